@@ -1,0 +1,57 @@
+// Runs every benchmark (packages/*/bench/*.bench.ts, apps/*/bench/*.bench.ts), one process each,
+// one after another so they do not compete for the two cores, and prints one table.
+//
+// Contract for a benchmark file: a standalone script that measures our component AND a raw
+// baseline doing the same work in the same run, and prints one line per result:
+//   BENCH {"name": "...", "value": 123, "unit": "msg/s", "baseline": 150, "ratio": 0.82,
+//          "target": ">= 0.7", "peakRssMb": 80, "notes": "..."}
+// Only "name", "value" and "unit" are required. A non-zero exit fails the run.
+// Usage: npm run bench [-- <substring filter>]
+import { spawnSync } from 'node:child_process';
+import { globSync, writeFileSync, mkdirSync } from 'node:fs';
+
+const filter = process.argv[2] ?? '';
+const files = globSync(['packages/*/bench/*.bench.ts', 'apps/*/bench/*.bench.ts'])
+  .filter((file) => file.includes(filter))
+  .sort();
+if (files.length === 0) {
+  console.error(`no benchmark matches '${filter}'`);
+  process.exit(1);
+}
+
+const rows = [];
+let failed = false;
+for (const file of files) {
+  console.log(`\n>>> ${file}`);
+  const run = spawnSync(
+    process.execPath,
+    ['--conditions=@tributary/source', '--import', 'tsx', '--expose-gc', file],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+    },
+  );
+  for (const line of run.stdout.split('\n')) {
+    if (line.startsWith('BENCH ')) rows.push({ file, ...JSON.parse(line.slice(6)) });
+    else if (line.trim() !== '') console.log(line);
+  }
+  if (run.status !== 0) {
+    console.error(`${file} exited with ${run.status}`);
+    failed = true;
+  }
+}
+
+const cell = (value) => (value === undefined ? '' : String(value));
+const table = [
+  '| benchmark | result | raw baseline | ratio | target | peak RSS (MB) | notes |',
+  '|---|---|---|---|---|---|---|',
+  ...rows.map(
+    (r) =>
+      `| ${r.name} | ${cell(r.value)} ${r.unit} | ${r.baseline === undefined ? '' : `${r.baseline} ${r.unit}`} | ${cell(r.ratio)} | ${cell(r.target)} | ${cell(r.peakRssMb)} | ${cell(r.notes)} |`,
+  ),
+].join('\n');
+console.log(`\n${table}`);
+mkdirSync('.tributary', { recursive: true });
+writeFileSync('.tributary/bench-results.md', `${table}\n`);
+process.exit(failed ? 1 : 0);
