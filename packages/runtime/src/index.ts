@@ -1,0 +1,55 @@
+export {
+  CONFIG_EXIT_CODE,
+  ConfigInvalidError,
+  REDACTED,
+  configField,
+  configMarkdownTable,
+  describeConfig,
+  loadConfig,
+  loadConfigOrExit,
+  logLevels,
+  parseBytes,
+  parseDurationMs,
+  redactConfig,
+  secret,
+  standardConfigShape,
+} from './config.js';
+export type {
+  ConfigProblem,
+  ConfigSchema,
+  ConfigVariable,
+  Environment,
+  LoadConfigOrExitOptions,
+  LogLevel,
+  RangeOptions,
+} from './config.js';
+export { DEFAULT_REDACT_PATHS, createLogger } from './logger.js';
+export type { AppLogger, CreateLoggerOptions, LogDestination } from './logger.js';
+export {
+  DEFAULT_PIPELINE_METRICS_OPTIONS,
+  combineObservers,
+  createMetricsRegistry,
+  createPipelineMetrics,
+  pipelineMetricNames,
+} from './metrics.js';
+export type { MetricsRegistryOptions, PipelineMetricsOptions } from './metrics.js';
+export { Counter, Gauge, Histogram } from 'prom-client';
+export type { Registry } from 'prom-client';
+export { createProgressMonitor } from './progress.js';
+export type { ProgressMonitor, ProgressMonitorOptions } from './progress.js';
+export { createHealthServer, sendJson } from './http-server.js';
+export type {
+  HealthServer,
+  HealthServerOptions,
+  ReadinessReport,
+  Route,
+  RouteHandler,
+  ServerState,
+} from './http-server.js';
+export {
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  exitCodes,
+  nodeProcessHooks,
+  runService,
+} from './run-service.js';
+export type { ProcessHooks, RunServiceOptions, ServiceRun } from './run-service.js';
