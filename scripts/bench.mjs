@@ -8,11 +8,16 @@
 // Only "name", "value" and "unit" are required. A non-zero exit fails the run.
 // Usage: npm run bench [-- <substring filter>]
 import { spawnSync } from 'node:child_process';
-import { globSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const filter = process.argv[2] ?? '';
-const files = globSync(['packages/*/bench/*.bench.ts', 'apps/*/bench/*.bench.ts'])
-  .filter((file) => file.includes(filter))
+// node:fs globSync arrived in Node 22; this walks the two known levels by hand.
+const files = ['packages', 'apps']
+  .flatMap((root) => readdirSync(root).map((project) => join(root, project, 'bench')))
+  .filter((dir) => existsSync(dir))
+  .flatMap((dir) => readdirSync(dir).map((file) => join(dir, file)))
+  .filter((file) => file.endsWith('.bench.ts') && file.includes(filter))
   .sort();
 if (files.length === 0) {
   console.error(`no benchmark matches '${filter}'`);
