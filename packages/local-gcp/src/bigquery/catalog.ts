@@ -1,0 +1,536 @@
+import { randomBytes } from 'node:crypto';
+import { BigQueryApiError } from './errors.js';
+import { InsertIdWindow, type ResolvedInsertIdWindowOptions } from './insert-id-window.js';
+import { compileRowValidator, type RowValidator } from './row-validation.js';
+import {
+  duckColumnType,
+  parseSchema,
+  quoteIdent,
+  toFieldResources,
+  type Field,
+} from './schema-mapping.js';
+import type { SqlEngine } from './sql-engine.js';
+
+type Json = Record<string, unknown>;
+
+/** A dataset: its REST resource and where its tables live in DuckDB (one schema per dataset). */
+export interface DatasetEntry {
+  readonly projectId: string;
+  readonly datasetId: string;
+  readonly duckSchema: string;
+  resource: Json;
+  readonly tables: Map<string, TableEntry>;
+}
+
+/** A table: its REST resource, validated schema, DuckDB table and insertId window. */
+export interface TableEntry {
+  readonly projectId: string;
+  readonly datasetId: string;
+  readonly tableId: string;
+  readonly duckTable: string;
+  /** `"schema"."table"`, ready for SQL. */
+  readonly qualifiedName: string;
+  fields: readonly Field[];
+  validator: RowValidator;
+  /** False while the table has no columns (DuckDB needs at least one). */
+  hasStorage: boolean;
+  resource: Json;
+  readonly insertIds: InsertIdWindow;
+}
+
+const META_SCHEMA = '__tributary';
+const META_TABLE = `${quoteIdent(META_SCHEMA)}."catalog"`;
+const DATASET_ID = /^[A-Za-z0-9_]{1,1024}$/;
+const TABLE_ID = /^[\p{L}\p{M}\p{N}\p{Pc}\p{Pd}\p{Zs}$]{1,1024}$/u;
+
+/** Keys copied from create/patch bodies into resources. */
+const DATASET_KEYS = [
+  'friendlyName',
+  'description',
+  'labels',
+  'defaultTableExpirationMs',
+  'defaultPartitionExpirationMs',
+  'access',
+  'defaultCollation',
+  'isCaseInsensitive',
+  'maxTimeTravelHours',
+  'storageBillingModel',
+] as const;
+const TABLE_KEYS = [
+  'friendlyName',
+  'description',
+  'labels',
+  'expirationTime',
+  'timePartitioning',
+  'rangePartitioning',
+  'clustering',
+  'requirePartitionFilter',
+] as const;
+
+function etag(): string {
+  return randomBytes(12).toString('base64');
+}
+
+function pick(body: Json, keys: readonly string[]): Json {
+  const picked: Json = {};
+  for (const key of keys) if (body[key] !== undefined) picked[key] = body[key];
+  return picked;
+}
+
+/**
+ * Datasets and tables, kept in memory and mirrored to DuckDB: each dataset is a DuckDB schema,
+ * each table a DuckDB table, and every resource is also stored in `__tributary.catalog` so a
+ * file-backed database comes back with its catalog.
+ */
+export class Catalog {
+  readonly #engine: SqlEngine;
+  readonly #idWindow: ResolvedInsertIdWindowOptions;
+  readonly #datasets = new Map<string, DatasetEntry>();
+
+  private constructor(engine: SqlEngine, idWindow: ResolvedInsertIdWindowOptions) {
+    this.#engine = engine;
+    this.#idWindow = idWindow;
+  }
+
+  static async open(engine: SqlEngine, idWindow: ResolvedInsertIdWindowOptions): Promise<Catalog> {
+    const catalog = new Catalog(engine, idWindow);
+    await engine.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(META_SCHEMA)}`);
+    await engine.run(
+      `CREATE TABLE IF NOT EXISTS ${META_TABLE} (project VARCHAR, dataset VARCHAR, tbl VARCHAR, duck_schema VARCHAR, duck_table VARCHAR, has_storage BOOLEAN, resource VARCHAR)`,
+    );
+    const stored = await engine.read(
+      `SELECT project, dataset, tbl, duck_schema, duck_table, has_storage, resource FROM ${META_TABLE} ORDER BY tbl <> '', project, dataset, tbl`,
+    );
+    for (const row of stored.rows) {
+      const [project, dataset, tbl, duckSchema, duckTable, hasStorage, resource] = row.map((v) =>
+        typeof v === 'boolean' ? v : String(v),
+      ) as [string, string, string, string, string, boolean, string];
+      if (tbl === '') {
+        catalog.#datasets.set(key(project, dataset), {
+          projectId: project,
+          datasetId: dataset,
+          duckSchema,
+          resource: JSON.parse(resource) as Json,
+          tables: new Map(),
+        });
+        continue;
+      }
+      const parent = catalog.#datasets.get(key(project, dataset));
+      if (parent === undefined) continue;
+      const tableResource = JSON.parse(resource) as Json;
+      const fields = parseSchema(tableResource['schema']);
+      parent.tables.set(tbl, {
+        projectId: project,
+        datasetId: dataset,
+        tableId: tbl,
+        duckTable,
+        qualifiedName: `${quoteIdent(duckSchema)}.${quoteIdent(duckTable)}`,
+        fields,
+        validator: compileRowValidator(fields),
+        hasStorage,
+        resource: tableResource,
+        insertIds: new InsertIdWindow(idWindow),
+      });
+    }
+    return catalog;
+  }
+
+  // ---- datasets ----
+
+  listDatasets(projectId: string): DatasetEntry[] {
+    return [...this.#datasets.values()]
+      .filter((entry) => entry.projectId === projectId)
+      .sort((a, b) => (a.datasetId < b.datasetId ? -1 : a.datasetId > b.datasetId ? 1 : 0));
+  }
+
+  findDataset(projectId: string, datasetId: string): DatasetEntry | undefined {
+    return this.#datasets.get(key(projectId, datasetId));
+  }
+
+  getDataset(projectId: string, datasetId: string): DatasetEntry {
+    const entry = this.findDataset(projectId, datasetId);
+    if (entry === undefined)
+      throw BigQueryApiError.notFound(`Not found: Dataset ${projectId}:${datasetId}`);
+    return entry;
+  }
+
+  async createDataset(projectId: string, body: Json): Promise<DatasetEntry> {
+    const reference = (body['datasetReference'] ?? {}) as Json;
+    const datasetId = reference['datasetId'];
+    if (typeof datasetId !== 'string' || !DATASET_ID.test(datasetId)) {
+      throw BigQueryApiError.invalid(
+        `Invalid dataset ID "${String(datasetId)}". Dataset IDs must be alphanumeric (plus underscores) and must be at most 1024 characters long.`,
+      );
+    }
+    if (this.findDataset(projectId, datasetId) !== undefined) {
+      throw BigQueryApiError.duplicate(`Already Exists: Dataset ${projectId}:${datasetId}`);
+    }
+    const duckSchema = uniqueName(
+      `${projectId}.${datasetId}`,
+      [...this.#datasets.values()].map((d) => d.duckSchema).concat(META_SCHEMA, 'main'),
+    );
+    const now = String(Date.now());
+    const entry: DatasetEntry = {
+      projectId,
+      datasetId,
+      duckSchema,
+      tables: new Map(),
+      resource: {
+        kind: 'bigquery#dataset',
+        etag: etag(),
+        id: `${projectId}:${datasetId}`,
+        datasetReference: { projectId, datasetId },
+        access: [],
+        ...pick(body, DATASET_KEYS),
+        location: typeof body['location'] === 'string' ? body['location'] : 'US',
+        type: 'DEFAULT',
+        creationTime: now,
+        lastModifiedTime: now,
+      },
+    };
+    await this.#engine.run(`CREATE SCHEMA ${quoteIdent(duckSchema)}`);
+    this.#datasets.set(key(projectId, datasetId), entry);
+    await this.#saveDataset(entry);
+    return entry;
+  }
+
+  async patchDataset(projectId: string, datasetId: string, body: Json): Promise<DatasetEntry> {
+    const entry = this.getDataset(projectId, datasetId);
+    entry.resource = {
+      ...entry.resource,
+      ...pick(body, DATASET_KEYS),
+      etag: etag(),
+      lastModifiedTime: String(Date.now()),
+    };
+    await this.#saveDataset(entry);
+    return entry;
+  }
+
+  async deleteDataset(
+    projectId: string,
+    datasetId: string,
+    deleteContents: boolean,
+  ): Promise<void> {
+    const entry = this.getDataset(projectId, datasetId);
+    if (entry.tables.size > 0 && !deleteContents) {
+      throw new BigQueryApiError(
+        400,
+        'resourceInUse',
+        `Dataset ${projectId}:${datasetId} is still in use`,
+      );
+    }
+    await this.#engine.run(`DROP SCHEMA ${quoteIdent(entry.duckSchema)} CASCADE`);
+    await this.#engine.run(`DELETE FROM ${META_TABLE} WHERE project = $1 AND dataset = $2`, [
+      projectId,
+      datasetId,
+    ]);
+    this.#datasets.delete(key(projectId, datasetId));
+  }
+
+  // ---- tables ----
+
+  findTable(projectId: string, datasetId: string, tableId: string): TableEntry | undefined {
+    return this.findDataset(projectId, datasetId)?.tables.get(tableId);
+  }
+
+  getTable(projectId: string, datasetId: string, tableId: string): TableEntry {
+    const table = this.findTable(projectId, datasetId, tableId);
+    if (table === undefined) {
+      throw BigQueryApiError.notFound(`Not found: Table ${projectId}:${datasetId}.${tableId}`);
+    }
+    return table;
+  }
+
+  listTables(projectId: string, datasetId: string): TableEntry[] {
+    return [...this.getDataset(projectId, datasetId).tables.values()].sort((a, b) =>
+      a.tableId < b.tableId ? -1 : a.tableId > b.tableId ? 1 : 0,
+    );
+  }
+
+  async createTable(projectId: string, datasetId: string, body: Json): Promise<TableEntry> {
+    const dataset = this.getDataset(projectId, datasetId);
+    const reference = (body['tableReference'] ?? {}) as Json;
+    const tableId = reference['tableId'];
+    if (typeof tableId !== 'string' || !TABLE_ID.test(tableId)) {
+      throw BigQueryApiError.invalid(`Invalid table ID "${String(tableId)}".`);
+    }
+    if (body['view'] !== undefined || body['materializedView'] !== undefined) {
+      throw BigQueryApiError.invalid('Views are not supported by the local BigQuery server.');
+    }
+    if (dataset.tables.has(tableId)) {
+      throw BigQueryApiError.duplicate(
+        `Already Exists: Table ${projectId}:${datasetId}.${tableId}`,
+      );
+    }
+    const fields = parseSchema(body['schema']);
+    const rawFields = (body['schema'] as { fields?: unknown } | undefined)?.fields;
+    checkPartitioning(body, fields);
+    const duckTable = uniqueName(
+      tableId,
+      [...dataset.tables.values()].map((t) => t.duckTable),
+    );
+    const qualifiedName = `${quoteIdent(dataset.duckSchema)}.${quoteIdent(duckTable)}`;
+    const now = String(Date.now());
+    const table: TableEntry = {
+      projectId,
+      datasetId,
+      tableId,
+      duckTable,
+      qualifiedName,
+      fields,
+      validator: compileRowValidator(fields),
+      hasStorage: fields.length > 0,
+      insertIds: new InsertIdWindow(this.#idWindow),
+      resource: {
+        kind: 'bigquery#table',
+        etag: etag(),
+        id: `${projectId}:${datasetId}.${tableId}`,
+        tableReference: { projectId, datasetId, tableId },
+        ...pick(body, TABLE_KEYS),
+        schema: { fields: toFieldResources(fields, rawFields) },
+        numBytes: '0',
+        numLongTermBytes: '0',
+        numRows: '0',
+        creationTime: now,
+        lastModifiedTime: now,
+        type: 'TABLE',
+        location: dataset.resource['location'],
+      },
+    };
+    if (table.hasStorage) await this.#engine.run(createTableSql(qualifiedName, fields));
+    dataset.tables.set(tableId, table);
+    await this.#saveTable(table);
+    return table;
+  }
+
+  /**
+   * Applies tables.patch / tables.update: metadata is merged; a schema may only add NULLABLE or
+   * REPEATED fields (top level or inside a non-repeated RECORD) and relax REQUIRED to NULLABLE.
+   */
+  async patchTable(
+    projectId: string,
+    datasetId: string,
+    tableId: string,
+    body: Json,
+  ): Promise<TableEntry> {
+    const table = this.getTable(projectId, datasetId, tableId);
+    let fields = table.fields;
+    const statements: string[] = [];
+    if (body['schema'] !== undefined) {
+      const next = parseSchema(body['schema']);
+      const where = `${projectId}:${datasetId}.${tableId}`;
+      fields = mergeFields(table.fields, next, [], statements, table.qualifiedName, where);
+    }
+    checkPartitioning({ ...table.resource, ...body }, fields);
+    if (statements.length > 0 || fields !== table.fields) {
+      if (!table.hasStorage && fields.length > 0) {
+        await this.#engine.run(createTableSql(table.qualifiedName, fields));
+        table.hasStorage = true;
+      } else {
+        for (const statement of statements) await this.#engine.run(statement);
+      }
+      table.fields = fields;
+      table.validator = compileRowValidator(fields);
+    }
+    const rawFields = (body['schema'] as { fields?: unknown } | undefined)?.fields;
+    table.resource = {
+      ...table.resource,
+      ...pick(body, TABLE_KEYS),
+      schema: {
+        fields: toFieldResources(fields, rawFields ?? (table.resource['schema'] as Json)['fields']),
+      },
+      etag: etag(),
+      lastModifiedTime: String(Date.now()),
+    };
+    await this.#saveTable(table);
+    return table;
+  }
+
+  async deleteTable(projectId: string, datasetId: string, tableId: string): Promise<void> {
+    const table = this.getTable(projectId, datasetId, tableId);
+    if (table.hasStorage) await this.#engine.run(`DROP TABLE ${table.qualifiedName}`);
+    await this.#engine.run(
+      `DELETE FROM ${META_TABLE} WHERE project = $1 AND dataset = $2 AND tbl = $3`,
+      [projectId, datasetId, tableId],
+    );
+    this.getDataset(projectId, datasetId).tables.delete(tableId);
+  }
+
+  /** The table's row count (BigQuery counts the streaming buffer separately; we do not). */
+  async numRows(table: TableEntry): Promise<bigint> {
+    if (!table.hasStorage) return 0n;
+    const result = await this.#engine.read(`SELECT count(*) FROM ${table.qualifiedName}`);
+    return BigInt(String(result.rows[0]?.[0] ?? 0));
+  }
+
+  async #saveDataset(entry: DatasetEntry): Promise<void> {
+    await this.#save(
+      entry.projectId,
+      entry.datasetId,
+      '',
+      entry.duckSchema,
+      '',
+      false,
+      entry.resource,
+    );
+  }
+
+  async #saveTable(table: TableEntry): Promise<void> {
+    const dataset = this.getDataset(table.projectId, table.datasetId);
+    await this.#save(
+      table.projectId,
+      table.datasetId,
+      table.tableId,
+      dataset.duckSchema,
+      table.duckTable,
+      table.hasStorage,
+      table.resource,
+    );
+  }
+
+  async #save(
+    project: string,
+    dataset: string,
+    tbl: string,
+    duckSchema: string,
+    duckTable: string,
+    hasStorage: boolean,
+    resource: Json,
+  ): Promise<void> {
+    await this.#engine.exclusive(async (connection) => {
+      await connection.run(
+        `DELETE FROM ${META_TABLE} WHERE project = $1 AND dataset = $2 AND tbl = $3`,
+        [project, dataset, tbl],
+      );
+      await connection.run(`INSERT INTO ${META_TABLE} VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+        project,
+        dataset,
+        tbl,
+        duckSchema,
+        duckTable,
+        hasStorage,
+        JSON.stringify(resource),
+      ]);
+    });
+  }
+}
+
+function key(projectId: string, datasetId: string): string {
+  return `${projectId}\u0000${datasetId}`;
+}
+
+/** DuckDB names are case-insensitive; BigQuery's are not. Suffix a name that would clash. */
+function uniqueName(wanted: string, taken: readonly string[]): string {
+  const lower = new Set(taken.map((name) => name.toLowerCase()));
+  if (!lower.has(wanted.toLowerCase())) return wanted;
+  for (let n = 2; ; n += 1) {
+    const candidate = `${wanted}~${n}`;
+    if (!lower.has(candidate.toLowerCase())) return candidate;
+  }
+}
+
+function createTableSql(qualifiedName: string, fields: readonly Field[]): string {
+  const columns = fields.map((field) => `${quoteIdent(field.name)} ${duckColumnType(field)}`);
+  return `CREATE TABLE ${qualifiedName} (${columns.join(', ')})`;
+}
+
+function mergeFields(
+  current: readonly Field[],
+  next: readonly Field[],
+  parents: readonly Field[],
+  statements: string[],
+  qualifiedName: string,
+  where: string,
+): Field[] {
+  const mismatch = (detail: string): BigQueryApiError =>
+    BigQueryApiError.invalid(`Provided Schema does not match Table ${where}. ${detail}`);
+  const prefix = parents.map((p) => `${p.name}.`).join('');
+  const nextByName = new Map(next.map((field) => [field.name.toLowerCase(), field]));
+  const merged: Field[] = [];
+  for (const field of current) {
+    const replacement = nextByName.get(field.name.toLowerCase());
+    if (replacement === undefined)
+      throw mismatch(`Field ${prefix}${field.name} is missing in new schema`);
+    nextByName.delete(field.name.toLowerCase());
+    if (replacement.kind !== field.kind) {
+      throw mismatch(
+        `Field ${prefix}${field.name} has changed type from ${field.kind} to ${replacement.kind}`,
+      );
+    }
+    const relaxed = field.mode === 'REQUIRED' && replacement.mode === 'NULLABLE';
+    if (replacement.mode !== field.mode && !relaxed) {
+      throw mismatch(
+        `Field ${prefix}${field.name} has changed mode from ${field.mode} to ${replacement.mode}`,
+      );
+    }
+    const children =
+      field.kind === 'RECORD'
+        ? mergeFields(
+            field.fields,
+            replacement.fields,
+            [...parents, field],
+            statements,
+            qualifiedName,
+            where,
+          )
+        : field.fields;
+    merged.push({ ...field, mode: replacement.mode, fields: children });
+  }
+  for (const added of nextByName.values()) {
+    if (added.mode === 'REQUIRED') {
+      throw mismatch(
+        `Cannot add required fields to an existing schema. (field: ${prefix}${added.name})`,
+      );
+    }
+    if (parents.some((parent) => parent.mode === 'REPEATED')) {
+      throw BigQueryApiError.invalid(
+        `Adding field ${prefix}${added.name} inside a REPEATED RECORD is not supported by the local BigQuery server.`,
+      );
+    }
+    const path = [...parents, added].map((field) => quoteIdent(field.name)).join('.');
+    statements.push(`ALTER TABLE ${qualifiedName} ADD COLUMN ${path} ${duckColumnType(added)}`);
+    merged.push(added);
+  }
+  return merged;
+}
+
+function checkPartitioning(body: Json, fields: readonly Field[]): void {
+  const byName = new Map(fields.map((field) => [field.name.toLowerCase(), field]));
+  const partitioning = body['timePartitioning'] as Json | null | undefined;
+  if (partitioning !== undefined && partitioning !== null) {
+    const type = partitioning['type'] ?? 'DAY';
+    if (typeof type !== 'string' || !['DAY', 'HOUR', 'MONTH', 'YEAR'].includes(type)) {
+      throw BigQueryApiError.invalid(
+        `Invalid value for timePartitioning.type: ${JSON.stringify(type)}`,
+      );
+    }
+    const column = partitioning['field'];
+    if (column !== undefined && column !== null) {
+      const field = typeof column === 'string' ? byName.get(column.toLowerCase()) : undefined;
+      if (
+        field === undefined ||
+        !['TIMESTAMP', 'DATE', 'DATETIME'].includes(field.kind) ||
+        field.mode === 'REPEATED'
+      ) {
+        throw BigQueryApiError.invalid(
+          `The field specified for partitioning must be a top-level TIMESTAMP, DATE or DATETIME field: ${JSON.stringify(column)}`,
+        );
+      }
+    }
+  }
+  const clustering = body['clustering'] as Json | null | undefined;
+  if (clustering !== undefined && clustering !== null) {
+    const columns = clustering['fields'];
+    if (!Array.isArray(columns) || columns.length === 0 || columns.length > 4) {
+      throw BigQueryApiError.invalid('Clustering must specify between 1 and 4 fields.');
+    }
+    for (const column of columns as unknown[]) {
+      const field = typeof column === 'string' ? byName.get(column.toLowerCase()) : undefined;
+      if (field === undefined || field.kind === 'RECORD' || field.mode === 'REPEATED') {
+        throw BigQueryApiError.invalid(
+          `The field specified for clustering cannot be found in the schema or is not a top-level scalar: ${JSON.stringify(column)}`,
+        );
+      }
+    }
+  }
+}

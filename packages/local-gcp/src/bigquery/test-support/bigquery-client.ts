@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
+import type { BigQueryServer } from '../server.js';
+
+export const PROJECT = 'test-proj';
+
+// The client otherwise probes the GCE metadata server for credentials.
+process.env['METADATA_SERVER_DETECTION'] = 'none';
+
+/**
+ * The official client pointed at this file's server (requests go to /bigquery/v2/…). The client
+ * prefers BIGQUERY_EMULATOR_HOST (which the monorepo's vitest global setup sets for the shared
+ * stack) over apiEndpoint, and reads it only in its constructor, so it is hidden meanwhile.
+ */
+export function clientFor(server: BigQueryServer, options: BigQueryOptions = {}): BigQuery {
+  const shared = process.env['BIGQUERY_EMULATOR_HOST'];
+  delete process.env['BIGQUERY_EMULATOR_HOST'];
+  try {
+    return new BigQuery({ projectId: PROJECT, apiEndpoint: server.apiEndpoint, ...options });
+  } finally {
+    if (shared !== undefined) process.env['BIGQUERY_EMULATOR_HOST'] = shared;
+  }
+}
+
+/** A dataset name no other test uses. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+}
+
+/** The values of one column of decoded rows. */
+export function column(rows: readonly unknown[], name: string): unknown[] {
+  return rows.map((row) => (row as Record<string, unknown>)[name]);
+}
+
+/** Runs `fn` and returns what it threw (fails if it did not throw). */
+export async function caught(fn: () => Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await fn();
+  } catch (error) {
+    return error as Error & Record<string, unknown>;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** A schema with every type and nesting the tests exercise. */
+export const READINGS_SCHEMA = {
+  fields: [
+    { name: 'deviceId', type: 'STRING', mode: 'REQUIRED' },
+    { name: 'ts', type: 'TIMESTAMP' },
+    { name: 'temp', type: 'FLOAT' },
+    { name: 'count', type: 'INTEGER' },
+    { name: 'ok', type: 'BOOLEAN' },
+    { name: 'tags', type: 'STRING', mode: 'REPEATED' },
+    {
+      name: 'loc',
+      type: 'RECORD',
+      fields: [
+        { name: 'lat', type: 'FLOAT64' },
+        { name: 'lng', type: 'FLOAT64' },
+      ],
+    },
+    {
+      name: 'samples',
+      type: 'STRUCT',
+      mode: 'REPEATED',
+      fields: [
+        { name: 'at', type: 'TIMESTAMP' },
+        { name: 'values', type: 'INT64', mode: 'REPEATED' },
+      ],
+    },
+  ],
+};
