@@ -1,0 +1,136 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createInMemoryBroker } from './broker.js';
+import type { InMemoryBroker } from './broker.js';
+import { bytes, isPending, pull, text } from './test-support/helpers.js';
+
+let broker: InMemoryBroker;
+
+beforeEach(() => {
+  broker = createInMemoryBroker();
+  broker.createTopic('raw');
+  broker.createSubscription('raw-a', { topic: 'raw' });
+});
+
+afterEach(async () => {
+  await broker.close();
+});
+
+async function publish(count: number): Promise<void> {
+  const producer = broker.producer('raw');
+  for (let i = 0; i < count; i++) await producer.publish({ data: bytes(String(i)) });
+}
+
+describe('in-memory consumer', () => {
+  it('competing consumers on one subscription share the messages, each delivered once', async () => {
+    const a = broker.consumer('raw-a', { maxPrefetchMessages: 1 });
+    const b = broker.consumer('raw-a', { maxPrefetchMessages: 1 });
+    // Both wait first, so both get work as messages arrive.
+    const waitingA = pull(a, 5);
+    const waitingB = pull(b, 5);
+    await publish(10);
+    const [fromA, fromB] = await Promise.all([waitingA, waitingB]);
+    const all = [...fromA, ...fromB].map(text).sort((x, y) => Number(x) - Number(y));
+    expect(all).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    expect(fromA.length).toBe(5);
+    expect(fromB.length).toBe(5);
+  });
+
+  it('for await ends when the consumer stops', async () => {
+    await publish(3);
+    const consumer = broker.consumer('raw-a');
+    const seen: string[] = [];
+    for await (const message of consumer) {
+      seen.push(text(message));
+      message.ack();
+      if (seen.length === 3) void consumer.stop();
+    }
+    expect(seen).toEqual(['0', '1', '2']);
+    await consumer.done;
+  });
+
+  it('takes only a bounded prefetch ahead of the iterator', async () => {
+    await publish(100);
+    const consumer = broker.consumer('raw-a', { maxPrefetchMessages: 8 });
+    await pull(consumer, 1);
+    expect(broker.subscriptionStats('raw-a')).toMatchObject({
+      outstandingMessages: 1,
+      prefetchedMessages: 7,
+      pendingMessages: 92,
+    });
+  });
+
+  it('stop() returns prefetched messages to the front of the backlog: none lost', async () => {
+    await publish(20);
+    const first = broker.consumer('raw-a', { maxPrefetchMessages: 8 });
+    const taken = await pull(first, 3);
+    await first.stop();
+    await expect(first[Symbol.asyncIterator]().next()).resolves.toMatchObject({ done: true });
+    expect(await isPending(first.done)).toBe(false);
+    expect(broker.subscriptionStats('raw-a')).toMatchObject({
+      prefetchedMessages: 0,
+      outstandingMessages: 3,
+      pendingMessages: 17,
+    });
+    for (const message of taken) message.ack();
+    const second = broker.consumer('raw-a');
+    const rest = await pull(second, 17);
+    expect(rest.map(text)).toEqual(Array.from({ length: 17 }, (_, i) => String(i + 3)));
+    // Prefetched but never yielded: not a delivery attempt.
+    expect(rest.every((message) => message.deliveryAttempt === 1)).toBe(true);
+  });
+
+  it('breaking out of for await stops the consumer and returns its prefetch', async () => {
+    await publish(10);
+    const consumer = broker.consumer('raw-a', { maxPrefetchMessages: 4 });
+    for await (const message of consumer) {
+      message.ack();
+      break;
+    }
+    await consumer.done;
+    expect(broker.subscriptionStats('raw-a')).toMatchObject({
+      backlogMessages: 9,
+      prefetchedMessages: 0,
+      pendingMessages: 9,
+    });
+  });
+
+  it('stop() ends a pending next() with done', async () => {
+    const consumer = broker.consumer('raw-a');
+    const waiting = consumer[Symbol.asyncIterator]().next();
+    expect(await isPending(waiting)).toBe(true);
+    await consumer.stop();
+    await expect(waiting).resolves.toEqual({ done: true, value: undefined });
+    await publish(1);
+    expect(broker.subscriptionStats('raw-a')).toMatchObject({ pendingMessages: 1 });
+  });
+
+  it('a waiting consumer is woken by a later publish', async () => {
+    const consumer = broker.consumer('raw-a');
+    const next = consumer[Symbol.asyncIterator]().next();
+    expect(await isPending(next)).toBe(true);
+    await publish(1);
+    const result = await next;
+    expect(result.done === false && text(result.value)).toBe('0');
+  });
+
+  it('does not starve macrotasks when messages are always available', async () => {
+    await broker.close();
+    broker = createInMemoryBroker();
+    broker.createTopic('raw');
+    broker.createSubscription('raw-a', { topic: 'raw', maxBacklogMessages: 5_000 });
+    await publish(5_000);
+    // A macrotask queued before the loop can only run if the loop yields to the event loop.
+    let ranDuringLoop = false;
+    let looping = true;
+    setImmediate(() => {
+      ranDuringLoop = looping;
+    });
+    let count = 0;
+    for await (const message of broker.consumer('raw-a')) {
+      message.ack();
+      if (++count === 5_000) break;
+    }
+    looping = false;
+    expect(ranDuringLoop).toBe(true);
+  });
+});
