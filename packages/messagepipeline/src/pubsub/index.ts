@@ -1,0 +1,11 @@
+export { createPubSubConsumer, DEFAULT_PUBSUB_CONSUMER_OPTIONS } from './consumer.js';
+export type { PubSubConsumer, PubSubConsumerOptions, PubSubConsumerStats } from './consumer.js';
+export { createPubSubProducer, DEFAULT_PUBSUB_PRODUCER_OPTIONS } from './producer.js';
+export type {
+  PubSubBatchingOptions,
+  PubSubProducer,
+  PubSubProducerOptions,
+  PubSubProducerStats,
+} from './producer.js';
+export { classifyPubSubError, grpcStatus, grpcStatusOf } from './classify-error.js';
+export type { GrpcStatusName } from './classify-error.js';
