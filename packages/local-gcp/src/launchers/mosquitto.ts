@@ -78,6 +78,9 @@ export async function startPrivateMosquitto(
             'allow_anonymous true',
             'persistence true',
             `persistence_location ${dataDir}/`,
+            // mosquitto's default of 1000 queued messages per client silently drops QoS 1
+            // messages for an offline persistent session; restart tests queue more than that.
+            'max_queued_messages 100000',
             // As root, mosquitto would switch to the `mosquitto` user, which cannot write here.
             `user ${userInfo().username}`,
             'log_dest stdout',

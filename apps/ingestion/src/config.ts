@@ -1,0 +1,85 @@
+import { configField, secret, standardConfigShape } from '@tributary/runtime';
+import * as z from 'zod';
+
+const optionalPath = (description: string) => z.string().min(1).optional().describe(description);
+
+/** Every variable the ingestion app reads; `README.md` renders it with `configMarkdownTable`. */
+export const IngestionEnv = z.object({
+  ...standardConfigShape(),
+  GOOGLE_CLOUD_PROJECT: configField.googleCloudProject(),
+  MQTT_URL: z
+    .string()
+    .regex(
+      /^(mqtts?|tcp|tls|ssl|wss?):\/\/[^/]+/,
+      'expected a URL like mqtt://host:1883 or mqtts://host:8883',
+    )
+    .describe('MQTT broker URL (mqtt://, mqtts://, tcp://, tls://, ws://, wss://)'),
+  MQTT_CLIENT_ID: z
+    .string()
+    .min(1)
+    .max(256)
+    .describe(
+      'Stable MQTT client id: the broker keeps the persistent session under it; unique per instance (a pod name)',
+    ),
+  MQTT_USERNAME: z.string().optional().describe('MQTT username'),
+  MQTT_PASSWORD: secret(z.string().optional()).describe('MQTT password'),
+  MQTT_TLS_CA_FILE: optionalPath('PEM file of the CA that signed the broker certificate'),
+  MQTT_TLS_CERT_FILE: optionalPath(
+    'PEM client certificate for mutual TLS (with MQTT_TLS_KEY_FILE)',
+  ),
+  MQTT_TLS_KEY_FILE: optionalPath('PEM private key of MQTT_TLS_CERT_FILE'),
+  MQTT_TLS_REJECT_UNAUTHORIZED: configField
+    .boolean(true)
+    .describe('Verify the broker certificate (turn off only for tests)'),
+  MQTT_SHARED_GROUP: z
+    .string()
+    .regex(/^[^/+#]+$/, "expected a name without '/', '+' or '#'")
+    .optional()
+    .describe('Subscribe as $share/<group>/<filter> so instances split the messages (MQTT 5)'),
+  MQTT_SESSION_EXPIRY_SECONDS: configField
+    .integer(86_400, { min: 0, max: 0xffff_ffff })
+    .describe('How long the broker keeps the session and queues messages while the app is away'),
+  MQTT_KEEPALIVE_SECONDS: configField
+    .integer(30, { min: 0, max: 65_535 })
+    .describe('MQTT keepalive'),
+  MQTT_CONNECT_TIMEOUT_MS: configField
+    .durationMs(10_000, { min: 1 })
+    .describe('Longest wait for CONNACK'),
+  MQTT_RECONNECT_MIN_MS: configField
+    .durationMs(500, { min: 1 })
+    .describe('First reconnect delay bound (exponential backoff with jitter)'),
+  MQTT_RECONNECT_MAX_MS: configField
+    .durationMs(30_000, { min: 1 })
+    .describe('Largest reconnect delay'),
+  ROUTES_FILE: z.string().min(1).describe('YAML routes file (see routes.example.yaml)'),
+  DEAD_LETTER_TOPIC: z
+    .string()
+    .min(1)
+    .describe('Pub/Sub topic for oversized and unroutable messages (with error.* attributes)'),
+  MAX_PAYLOAD_BYTES: configField
+    .bytes(1024 * 1024, { min: 1, max: 10_000_000 })
+    .describe('Larger MQTT payloads are dead-lettered (PAYLOAD_TOO_LARGE), truncated to this size'),
+  MAX_IN_FLIGHT_MESSAGES: configField
+    .integer(1_000, { min: 1 })
+    .describe(
+      'MQTT messages received and not yet acknowledged; at the limit the app stops reading',
+    ),
+  MAX_IN_FLIGHT_BYTES: configField
+    .bytes(64 * 1024 * 1024, { min: 1 })
+    .describe('Payload bytes of those messages'),
+  CONCURRENCY: configField
+    .integer(500, { min: 1 })
+    .describe('Messages published to Pub/Sub at once'),
+  PUBSUB_BATCH_MAX_MESSAGES: configField
+    .integer(100, { min: 1, max: 1000 })
+    .describe('Pub/Sub client batch size'),
+  PUBSUB_BATCH_MAX_MS: configField
+    .durationMs(10, { min: 0 })
+    .describe('Longest a publish waits for its Pub/Sub batch to fill'),
+  STALL_AFTER_MS: configField
+    .durationMs(60_000, { min: 1 })
+    .describe('/readyz turns 503 when messages are pending and none settled for this long'),
+});
+
+/** The parsed configuration. */
+export type IngestionConfig = z.infer<typeof IngestionEnv>;

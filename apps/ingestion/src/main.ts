@@ -1,0 +1,97 @@
+import {
+  combineObservers,
+  createLogger,
+  createMetricsRegistry,
+  createPipelineMetrics,
+  createProgressMonitor,
+  Gauge,
+  loadConfigOrExit,
+  redactConfig,
+  runService,
+} from '@tributary/runtime';
+import { loadRoutesFile, RouteConfigError } from '@tributary/mqttconverter';
+import { IngestionEnv } from './config.js';
+import { buildIngestion } from './pipeline.js';
+
+const config = loadConfigOrExit(IngestionEnv);
+const logger = createLogger({
+  service: 'ingestion',
+  level: config.LOG_LEVEL,
+  pretty: config.LOG_PRETTY,
+});
+logger.info({ config: redactConfig(IngestionEnv, config) }, 'configuration');
+
+let routes;
+try {
+  routes = await loadRoutesFile(config.ROUTES_FILE);
+} catch (error) {
+  if (!(error instanceof RouteConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(78); // EX_CONFIG, as for a bad variable
+}
+
+const registry = createMetricsRegistry({ defaultLabels: { service: 'ingestion' } });
+const progress = createProgressMonitor({ stallAfterMs: config.STALL_AFTER_MS });
+const observer = combineObservers(createPipelineMetrics(registry), (event) => {
+  progress.observe(event);
+});
+const ingestion = buildIngestion(config, { routes, logger, observer });
+const { consumer } = ingestion;
+
+const stat = (name: string, help: string, read: () => number): void => {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+};
+stat('tributary_mqtt_connected', '1 while connected to the MQTT broker', () =>
+  consumer.stats().connected ? 1 : 0,
+);
+stat(
+  'tributary_mqtt_connections',
+  'MQTT connections made (reconnects included)',
+  () => consumer.stats().connections,
+);
+stat(
+  'tributary_mqtt_unacked_messages',
+  'MQTT messages received and not yet acknowledged',
+  () => consumer.stats().inFlightMessages,
+);
+stat('tributary_mqtt_acks_sent', 'PUBACKs and PUBRECs sent', () => consumer.stats().acksSent);
+stat(
+  'tributary_mqtt_stale_acks',
+  'settled messages whose connection dropped (broker redelivers)',
+  () => consumer.stats().staleAcks,
+);
+stat(
+  'tributary_mqtt_redelivered',
+  'nacked MQTT messages redelivered in-process',
+  () => consumer.stats().redelivered,
+);
+stat(
+  'tributary_mqtt_unroutable',
+  'MQTT messages no route accepted (dead-lettered)',
+  () => consumer.stats().unroutable,
+);
+
+runService({
+  name: 'ingestion',
+  logger,
+  registry,
+  port: config.PORT,
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  // Started in this order, stopped in reverse: the service stops reading MQTT and settles what
+  // is in flight (PUBACKs go out), then the producers flush.
+  services: {
+    ...Object.fromEntries(
+      [...ingestion.producers].map(([topic, producer]) => [`producer:${topic}`, producer]),
+    ),
+    deadLetterProducer: ingestion.deadLetterProducer,
+    ingestion: ingestion.service,
+  },
+  health: { progress, mqtt: consumer },
+});

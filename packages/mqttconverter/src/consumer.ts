@@ -1,0 +1,626 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createMessage,
+  deferred,
+  TributaryError,
+  type Attributes,
+  type ComponentHealth,
+  type Deferred,
+  type HealthReporter,
+  type Message,
+  type MessageConsumer,
+  type StopOptions,
+} from '@tributary/messagepipeline';
+import {
+  connect,
+  type IClientOptions,
+  type IConnackPacket,
+  type IPublishPacket,
+  type MqttClient,
+} from 'mqtt';
+import { mqttMessageAttributes } from './attributes.js';
+import { backoffDelayMs } from './backoff.js';
+import {
+  resolveMqttConsumerOptions,
+  type MqttConsumerOptions,
+  type ResolvedMqttConsumerOptions,
+} from './consumer-options.js';
+import { createRouter, type Router } from './router.js';
+import { readTlsFiles } from './tls-files.js';
+
+/** Counters and state of an {@link MqttConsumer}. */
+export interface MqttConsumerStats {
+  readonly connected: boolean;
+  readonly subscribed: boolean;
+  /** Successful connections so far (reconnects included). */
+  readonly connections: number;
+  readonly received: number;
+  /** PUBACKs (QoS 1) and PUBRECs (QoS 2) sent. */
+  readonly acksSent: number;
+  /**
+   * Settled messages whose connection had dropped: no ack was sent; the broker redelivers them
+   * from the persistent session (a duplicate downstream).
+   */
+  readonly staleAcks: number;
+  /** Nacked messages handed out again in-process. */
+  readonly redelivered: number;
+  /** Messages received without a matching route (handed out without `mqtt.route`). */
+  readonly unroutable: number;
+  /** Messages received and not yet acknowledged (queued, processing, waiting to be redelivered). */
+  readonly inFlightMessages: number;
+  readonly inFlightBytes: number;
+  /** True while the consumer holds mqtt.js back (it reads nothing from the socket). */
+  readonly paused: boolean;
+}
+
+/** An MQTT subscriber that is a {@link MessageConsumer}. */
+export interface MqttConsumer extends MessageConsumer, HealthReporter, AsyncDisposable {
+  stats(): MqttConsumerStats;
+}
+
+/** Settlement state of a received message in the acknowledgement order. */
+type AckState = 'pending' | 'ack' | 'skip';
+
+interface Entry {
+  readonly id: string;
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: 0 | 1 | 2;
+  readonly packetId: number | undefined;
+  readonly connection: number;
+  readonly attributes: Attributes;
+  readonly receivedAt: Date;
+  attempt: number;
+  ackState: AckState;
+  finished: boolean;
+}
+
+/** Passed to mqtt.js callbacks to skip its automatic PUBACK / PUBREC; never surfaces. */
+const ACK_DEFERRED = new Error('acknowledgement deferred until the message is settled');
+
+interface PrivateClient {
+  _sendPacket(packet: object, cb?: (error?: Error) => void): void;
+}
+
+const noop = (): void => undefined;
+
+/**
+ * Creates an MQTT 5 consumer (mqtt.js). Every route's filter is subscribed (shared when a group
+ * is given); each message becomes a {@link Message} with the `mqtt.*` attributes and the
+ * template's lifted parameters. Acknowledgement follows the message:
+ *
+ * - `ack()`: the PUBACK (QoS 1) / PUBREC (QoS 2) is sent, in the order the messages arrived;
+ * - `nack()`: no acknowledgement; the message is handed out again in-process after a backoff
+ *   (with `deliveryAttempt + 1`). If the connection dropped meanwhile, the broker redelivers it
+ *   from the persistent session instead.
+ *
+ * Up to `maxInFlightMessages` are unacknowledged at once; beyond it the consumer stops reading
+ * the socket. `start()` resolves once the TLS files are read and the first connection attempt is
+ * under way; the consumer connects and reconnects with backoff on its own, and `health()` is
+ * ready only while connected and subscribed.
+ * @throws {@link InvalidArgumentError} naming the first invalid option.
+ */
+export function createMqttConsumer(options: MqttConsumerOptions): MqttConsumer {
+  return new MqttConsumerImpl(resolveMqttConsumerOptions(options));
+}
+
+class MqttConsumerImpl implements MqttConsumer {
+  readonly name: string;
+  readonly #options: ResolvedMqttConsumerOptions;
+  readonly #router: Router;
+  readonly #done: Deferred<void> = deferred();
+  #client: MqttClient | undefined;
+  #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  /** Bumped on every connect and close: acks are only sent for the connection a message came on. */
+  #connection = 0;
+  #connected = false;
+  #connectedAt = 0;
+  #subscribed = false;
+  #subscribeProblem: string | undefined;
+  #lastError: string | undefined;
+  #reconnectAttempt = 0;
+  #subscriptionIdentifiers = true;
+
+  /** Entries ready to be handed out, FIFO. */
+  #ready: Entry[] = [];
+  #reader: Deferred<IteratorResult<Message>> | undefined;
+  /** QoS 1/2 entries of the current connection in arrival order, from `#ackHead`. */
+  #ackQueue: Entry[] = [];
+  #ackHead = 0;
+  /** mqtt.js callbacks held back while the consumer is full: calling one resumes reading. */
+  #paused: (() => void)[] = [];
+  readonly #timers = new Map<Entry, ReturnType<typeof setTimeout>>();
+  #heldMessages = 0;
+  #heldBytes = 0;
+  /** Messages handed out and not yet settled. */
+  #unsettled = 0;
+  #drained: Deferred<void> | undefined;
+
+  #connections = 0;
+  #received = 0;
+  #acksSent = 0;
+  #staleAcks = 0;
+  #redelivered = 0;
+  #unroutable = 0;
+
+  constructor(options: ResolvedMqttConsumerOptions) {
+    this.#options = options;
+    this.name = options.name;
+    this.#router = createRouter(options.routes);
+    this.#done.promise.catch(noop);
+  }
+
+  get done(): Promise<void> {
+    return this.#done.promise;
+  }
+
+  start(): Promise<void> {
+    return (this.#starting ??= this.#start());
+  }
+
+  stop(options: StopOptions = {}): Promise<void> {
+    return (this.#stopping ??= this.#stop(options.timeoutMs ?? 8_000));
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  health(): ComponentHealth {
+    if (this.#state !== 'running')
+      return { ready: false, detail: this.#state === 'new' ? 'not started' : this.#state };
+    if (!this.#connected) {
+      return {
+        ready: false,
+        detail: `not connected${this.#lastError === undefined ? '' : `: ${this.#lastError}`}`,
+      };
+    }
+    if (!this.#subscribed) {
+      return { ready: false, detail: this.#subscribeProblem ?? 'subscribing' };
+    }
+    return { ready: true, detail: `${this.#heldMessages} in flight` };
+  }
+
+  stats(): MqttConsumerStats {
+    return {
+      connected: this.#connected,
+      subscribed: this.#subscribed,
+      connections: this.#connections,
+      received: this.#received,
+      acksSent: this.#acksSent,
+      staleAcks: this.#staleAcks,
+      redelivered: this.#redelivered,
+      unroutable: this.#unroutable,
+      inFlightMessages: this.#heldMessages,
+      inFlightBytes: this.#heldBytes,
+      paused: this.#paused.length > 0,
+    };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return {
+      next: () => this.#next(),
+      return: () => Promise.resolve({ done: true, value: undefined }),
+    };
+  }
+
+  #next(): Promise<IteratorResult<Message>> {
+    if (this.#state === 'stopping' || this.#state === 'stopped') {
+      return Promise.resolve({ done: true, value: undefined });
+    }
+    const entry = this.#ready.shift();
+    if (entry !== undefined) return Promise.resolve({ done: false, value: this.#handOut(entry) });
+    this.#reader = deferred();
+    return this.#reader.promise;
+  }
+
+  async #start(): Promise<void> {
+    if (this.#state !== 'new')
+      throw new TributaryError('CLOSED', 'the MQTT consumer was stopped before it started');
+    const o = this.#options;
+    const tls = o.tls === undefined ? {} : await readTlsFiles(o.tls);
+    if (this.#stopRequested()) {
+      throw new TributaryError('CLOSED', 'the MQTT consumer was stopped before it started');
+    }
+    const clientOptions: IClientOptions = {
+      protocolVersion: 5,
+      clientId: o.clientId,
+      clean: false,
+      keepalive: o.keepaliveSeconds,
+      connectTimeout: o.connectTimeoutMs,
+      reconnectPeriod: backoffDelayMs(o.reconnect, 1),
+      reconnectOnConnackError: true,
+      resubscribe: false,
+      properties: {
+        sessionExpiryInterval: o.sessionExpiryIntervalSeconds,
+        receiveMaximum: Math.min(o.maxInFlightMessages, 65_535),
+      },
+      customHandleAcks: (_topic, _payload, packet: IPublishPacket, callback) => {
+        if (packet.qos !== 2) {
+          callback(0);
+          return;
+        }
+        // mqtt.js would send PUBREC once this calls back, so the message is taken here and
+        // the PUBREC is sent on ack(); the error only tells mqtt.js to skip its own PUBREC.
+        this.#onPublish(packet, () => {
+          callback(ACK_DEFERRED);
+        });
+      },
+      ...(o.username === undefined ? {} : { username: o.username }),
+      ...(o.password === undefined ? {} : { password: o.password }),
+      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+      ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+      ...(tls.key === undefined ? {} : { key: tls.key }),
+      ...(o.tls?.rejectUnauthorized === undefined
+        ? {}
+        : { rejectUnauthorized: o.tls.rejectUnauthorized }),
+    };
+    const client = connect(o.url, { ...clientOptions, manualConnect: true });
+    if (typeof (client as unknown as Partial<PrivateClient>)._sendPacket !== 'function') {
+      throw new TributaryError(
+        'INTERNAL',
+        'this mqtt.js version has no _sendPacket; pin mqtt ^5.16',
+      );
+    }
+    this.#client = client;
+    client.handleMessage = (packet, callback) => {
+      if (packet.qos === 2) {
+        callback(); // a PUBREL of a message we took in customHandleAcks: mqtt.js sends PUBCOMP
+        return;
+      }
+      this.#onPublish(
+        packet,
+        packet.qos === 0
+          ? () => {
+              callback();
+            }
+          : () => {
+              callback(ACK_DEFERRED);
+            },
+      );
+    };
+    // Ahead of mqtt.js's own 'close' listener, which schedules the reconnect with this period.
+    client.prependListener('close', () => {
+      this.#onClose(client);
+    });
+    client.on('connect', (connack) => {
+      this.#onConnect(client, connack);
+    });
+    client.on('error', (error) => {
+      if (error === ACK_DEFERRED) return;
+      const text = error.message;
+      if (text !== this.#lastError) {
+        this.#options.logger.warn({ error: text }, 'MQTT error');
+        this.#lastError = text;
+      }
+    });
+    client.on('offline', () => {
+      this.#options.logger.info({}, 'MQTT offline; reconnecting with backoff');
+    });
+    this.#state = 'running';
+    client.connect();
+  }
+
+  /** `stop()` may run while `start()` awaits the TLS files. */
+  #stopRequested(): boolean {
+    return this.#stopping !== undefined;
+  }
+
+  #onConnect(client: MqttClient, connack: IConnackPacket): void {
+    this.#connection++;
+    this.#connected = true;
+    this.#connectedAt = performance.now();
+    this.#connections++;
+    this.#lastError = undefined;
+    this.#subscribed = false;
+    this.#subscribeProblem = undefined;
+    this.#ackQueue = [];
+    this.#ackHead = 0;
+    this.#subscriptionIdentifiers = connack.properties?.subscriptionIdentifiersAvailable !== false;
+    this.#options.logger.info(
+      { sessionPresent: connack.sessionPresent, connections: this.#connections },
+      'MQTT connected',
+    );
+    if (this.#state !== 'running') return;
+    const connection = this.#connection;
+    const group = this.#options.sharedSubscriptionGroup;
+    let remaining = this.#router.routes.length;
+    const failures: string[] = [];
+    for (const route of this.#router.routes) {
+      const filter = group === undefined ? route.filter : `$share/${group}/${route.filter}`;
+      client.subscribe(
+        filter,
+        {
+          qos: route.qos,
+          rh: 1, // retained messages only for a new subscription, not on every reconnect
+          ...(this.#subscriptionIdentifiers
+            ? { properties: { subscriptionIdentifier: this.#router.subscriptionIdentifier(route) } }
+            : {}),
+        },
+        (error, granted) => {
+          if (connection !== this.#connection) return;
+          const code = granted?.[0]?.qos;
+          if (error !== null || code === undefined || code >= 128) {
+            failures.push(
+              `route '${route.name}' (${filter}): ${error?.message ?? `SUBACK reason ${String(code)}`}`,
+            );
+          }
+          remaining--;
+          if (remaining > 0) return;
+          if (failures.length === 0) {
+            this.#subscribed = true;
+            this.#options.logger.info({ routes: this.#router.routes.length }, 'MQTT subscribed');
+          } else {
+            this.#subscribeProblem = `subscribe failed: ${failures.join('; ')}`;
+            this.#options.logger.error({ failures }, 'MQTT subscribe failed');
+          }
+        },
+      );
+    }
+  }
+
+  #onClose(client: MqttClient): void {
+    const wasConnected = this.#connected;
+    this.#connected = false;
+    this.#subscribed = false;
+    this.#connection++;
+    // What waits for its turn to be acknowledged belongs to the lost connection: the broker
+    // redelivers it. Settled ones are done; unsettled ones finish when they settle.
+    for (let i = this.#ackHead; i < this.#ackQueue.length; i++) {
+      const entry = this.#ackQueue[i];
+      if (entry !== undefined && entry.ackState !== 'pending') {
+        if (entry.ackState === 'ack') this.#staleAcks++;
+        this.#finish(entry);
+      }
+    }
+    this.#ackQueue = [];
+    this.#ackHead = 0;
+    if (wasConnected && performance.now() - this.#connectedAt >= this.#options.stableConnectionMs) {
+      this.#reconnectAttempt = 0;
+    }
+    this.#reconnectAttempt++;
+    const delay = backoffDelayMs(this.#options.reconnect, this.#reconnectAttempt);
+    client.options.reconnectPeriod = delay;
+    if (wasConnected && this.#state === 'running') {
+      this.#options.logger.warn({ reconnectInMs: delay }, 'MQTT connection lost');
+    } else if (this.#state === 'running') {
+      this.#options.logger.debug(
+        { reconnectInMs: delay, attempt: this.#reconnectAttempt },
+        'MQTT connect failed',
+      );
+    }
+  }
+
+  /** Takes one PUBLISH; `resume` lets mqtt.js go on reading (called now, or when there is room). */
+  #onPublish(packet: IPublishPacket, resume: () => void): void {
+    if (this.#state !== 'running') return; // stopping: read nothing more; the broker keeps it
+    const topic = packet.topic;
+    const payload =
+      typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const ids = packet.properties?.subscriptionIdentifier;
+    const match = this.#router.match(
+      topic,
+      ids === undefined ? undefined : Array.isArray(ids) ? ids : [ids],
+    );
+    if (match === undefined) this.#unroutable++;
+    const receivedAt = this.#options.now();
+    const entry: Entry = {
+      id: randomUUID(),
+      topic,
+      payload,
+      qos: packet.qos,
+      packetId: packet.messageId,
+      connection: this.#connection,
+      attributes: mqttMessageAttributes(
+        { topic, qos: packet.qos, retain: packet.retain, dup: packet.dup },
+        match,
+        receivedAt,
+      ),
+      receivedAt,
+      attempt: 1,
+      ackState: 'pending',
+      finished: false,
+    };
+    this.#received++;
+    this.#heldMessages++;
+    this.#heldBytes += payload.byteLength;
+    if (entry.qos > 0) this.#ackQueue.push(entry);
+    this.#enqueue(entry);
+    if (this.#hasRoom()) resume();
+    else this.#paused.push(resume);
+  }
+
+  #hasRoom(): boolean {
+    return (
+      this.#heldMessages < this.#options.maxInFlightMessages &&
+      this.#heldBytes < this.#options.maxInFlightBytes
+    );
+  }
+
+  #enqueue(entry: Entry): void {
+    const reader = this.#reader;
+    if (reader !== undefined) {
+      this.#reader = undefined;
+      reader.resolve({ done: false, value: this.#handOut(entry) });
+    } else {
+      this.#ready.push(entry);
+    }
+  }
+
+  #handOut(entry: Entry): Message {
+    this.#unsettled++;
+    return createMessage({
+      id: entry.id,
+      data: entry.payload,
+      attributes: entry.attributes,
+      publishTime: entry.receivedAt,
+      deliveryAttempt: entry.attempt,
+      onAck: () => {
+        this.#onSettled(entry, true);
+      },
+      onNack: () => {
+        this.#onSettled(entry, false);
+      },
+    });
+  }
+
+  #onSettled(entry: Entry, acked: boolean): void {
+    this.#unsettled--;
+    if (acked) {
+      if (entry.qos === 0) {
+        this.#finish(entry);
+      } else if (entry.connection !== this.#connection) {
+        this.#staleAcks++;
+        this.#finish(entry);
+      } else {
+        entry.ackState = 'ack';
+        this.#flushAcks();
+      }
+    } else if (
+      this.#state !== 'running' ||
+      (entry.qos > 0 && entry.connection !== this.#connection)
+    ) {
+      // Stopping, or the connection is gone: the broker redelivers it (QoS 1/2) from the session.
+      this.#skip(entry);
+    } else {
+      this.#scheduleRedelivery(entry);
+    }
+    if (this.#unsettled === 0) this.#drained?.resolve();
+  }
+
+  #scheduleRedelivery(entry: Entry): void {
+    const delay = backoffDelayMs(this.#options.redelivery, entry.attempt);
+    entry.attempt++;
+    const timer = setTimeout(() => {
+      this.#timers.delete(entry);
+      if (this.#state !== 'running' || (entry.qos > 0 && entry.connection !== this.#connection)) {
+        this.#skip(entry);
+        return;
+      }
+      this.#redelivered++;
+      this.#enqueue(entry);
+    }, delay);
+    this.#timers.set(entry, timer);
+  }
+
+  /** Gives up on an entry without acknowledging it. */
+  #skip(entry: Entry): void {
+    if (entry.qos > 0 && entry.connection === this.#connection) {
+      entry.ackState = 'skip';
+      this.#flushAcks();
+    } else {
+      this.#finish(entry);
+    }
+  }
+
+  /** Sends the acknowledgements whose turn has come (MQTT wants them in arrival order). */
+  #flushAcks(): void {
+    const queue = this.#ackQueue;
+    const client = this.#client as unknown as PrivateClient | undefined;
+    while (this.#ackHead < queue.length) {
+      const entry = queue[this.#ackHead];
+      if (entry === undefined || entry.ackState === 'pending') break;
+      this.#ackHead++;
+      if (entry.ackState === 'ack' && client !== undefined && this.#connected) {
+        client._sendPacket(
+          { cmd: entry.qos === 1 ? 'puback' : 'pubrec', messageId: entry.packetId },
+          noop,
+        );
+        this.#acksSent++;
+      }
+      this.#finish(entry);
+    }
+    if (this.#ackHead === queue.length) {
+      this.#ackQueue = [];
+      this.#ackHead = 0;
+    } else if (this.#ackHead >= 1024 && this.#ackHead * 2 >= queue.length) {
+      this.#ackQueue = queue.slice(this.#ackHead);
+      this.#ackHead = 0;
+    }
+  }
+
+  #finish(entry: Entry): void {
+    if (entry.finished) return;
+    entry.finished = true;
+    this.#heldMessages--;
+    this.#heldBytes -= entry.payload.byteLength;
+    if (this.#paused.length > 0 && this.#hasRoom() && this.#state === 'running') {
+      const paused = this.#paused;
+      this.#paused = [];
+      for (const resume of paused) resume();
+    }
+  }
+
+  async #stop(timeoutMs: number): Promise<void> {
+    if (this.#state === 'new') {
+      this.#state = 'stopped';
+      this.#done.resolve();
+      return;
+    }
+    await this.#starting?.catch(noop);
+    this.#state = 'stopping';
+    this.#reader?.resolve({ done: true, value: undefined });
+    this.#reader = undefined;
+    // Not handed out yet: leave them unacknowledged; the broker redelivers them next session.
+    const ready = this.#ready;
+    this.#ready = [];
+    for (const entry of ready) this.#skip(entry);
+    for (const [entry, timer] of this.#timers) {
+      clearTimeout(timer);
+      this.#skip(entry);
+    }
+    this.#timers.clear();
+    if (this.#unsettled > 0) {
+      const drained = (this.#drained = deferred());
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const settledInTime = await Promise.race([
+        drained.promise.then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => {
+            resolve(false);
+          }, timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!settledInTime) {
+        this.#options.logger.warn(
+          { unsettled: this.#unsettled, timeoutMs },
+          'stop deadline passed with messages unsettled; the broker will redeliver them',
+        );
+      }
+    }
+    await this.#endClient();
+    this.#connected = false;
+    this.#state = 'stopped';
+    this.#options.logger.info(
+      { acksSent: this.#acksSent, received: this.#received },
+      'MQTT consumer stopped',
+    );
+    this.#done.resolve();
+  }
+
+  /** Sends DISCONNECT (the session and its queued messages stay on the broker); forces after 2 s. */
+  async #endClient(): Promise<void> {
+    const client = this.#client;
+    if (client === undefined) return;
+    await new Promise<void>((resolve) => {
+      if (!client.connected) {
+        client.end(true, {}, () => {
+          resolve();
+        });
+        return;
+      }
+      // A socket whose reading is paused may never report its close: destroy it after 2 s.
+      const timer = setTimeout(() => {
+        client.stream.destroy();
+        resolve();
+      }, 2_000);
+      client.end(false, {}, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

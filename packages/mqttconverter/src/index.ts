@@ -1,0 +1,24 @@
+export { mqttAttributes, mqttMessageAttributes } from './attributes.js';
+export type { PublishFacts } from './attributes.js';
+export { backoffDelayMs } from './backoff.js';
+export type { BackoffOptions, BackoffPolicy } from './backoff.js';
+export { createMqttConsumer } from './consumer.js';
+export type { MqttConsumer, MqttConsumerStats } from './consumer.js';
+export { DEFAULT_MQTT_CONSUMER_OPTIONS } from './consumer-options.js';
+export type { MqttConsumerOptions } from './consumer-options.js';
+export { createRouter } from './router.js';
+export type { RouteMatch, Router } from './router.js';
+export { loadRoutesFile, parseRoutes, RouteConfigError, validateRoutes } from './routes.js';
+export type { Qos, Route, RouteDefinition, RouteProblem } from './routes.js';
+export {
+  createRouteProcessor,
+  createRouteTransformer,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  routeDestinations,
+  truncateDeadLetters,
+  truncationAttributes,
+} from './routing.js';
+export type { RouteTransformerOptions } from './routing.js';
+export { matchTopic, parseTopicTemplate } from './topic-template.js';
+export type { TopicLevel, TopicTemplate, TopicTemplateResult } from './topic-template.js';
+export type { MqttTlsOptions } from './tls-files.js';
