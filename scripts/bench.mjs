@@ -1,6 +1,11 @@
 // Runs every benchmark (packages/*/bench/*.bench.ts, apps/*/bench/*.bench.ts), one process each,
 // one after another so they do not compete for the two cores, and prints one table.
 //
+// Each benchmark is first compiled with esbuild the way production code is compiled (workspace
+// packages from source, npm packages left as imports, no `keepNames`): running through tsx
+// would add esbuild's keepNames wrappers to every named closure, a cost production code, built by
+// tsc, does not pay.
+//
 // Contract for a benchmark file: a standalone script that measures our component AND a raw
 // baseline doing the same work in the same run, and prints one line per result:
 //   BENCH {"name": "...", "value": 123, "unit": "msg/s", "baseline": 150, "ratio": 0.82,
@@ -8,6 +13,7 @@
 // Only "name", "value" and "unit" are required. A non-zero exit fails the run.
 // Usage: npm run bench [-- <substring filter>]
 import { spawnSync } from 'node:child_process';
+import { build } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -24,19 +30,38 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+/** Leaves every bare import except our own workspace packages to Node's resolver at run time. */
+const externalNpmPackages = {
+  name: 'external-npm-packages',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith('@tributary/') ? undefined : { path: args.path, external: true },
+    );
+  },
+};
+
 const rows = [];
 let failed = false;
 for (const file of files) {
   console.log(`\n>>> ${file}`);
-  const run = spawnSync(
-    process.execPath,
-    ['--conditions=@tributary/source', '--import', 'tsx', '--expose-gc', file],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
-    },
-  );
+  const outfile = join('.tributary', 'bench', file.replaceAll('/', '__').replace(/\.ts$/, '.mjs'));
+  await build({
+    entryPoints: [file],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: 'linked',
+    conditions: ['@tributary/source'],
+    logLevel: 'warning',
+    plugins: [externalNpmPackages],
+  });
+  const run = spawnSync(process.execPath, ['--enable-source-maps', '--expose-gc', outfile], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+  });
   for (const line of run.stdout.split('\n')) {
     if (line.startsWith('BENCH ')) rows.push({ file, ...JSON.parse(line.slice(6)) });
     else if (line.trim() !== '') console.log(line);
