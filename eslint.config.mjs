@@ -52,6 +52,8 @@ export default tseslint.config(
     files: ['**/*.test.ts', '**/bench/**/*.ts', '**/test-support/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': moduleBoundaries({ testing: true }),
+      // Fakes and examples implement async ports with bodies that need no await.
+      '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
