@@ -51,8 +51,12 @@ interface Rate {
 
 let sink = 0;
 
+// No forced gc() before a round: a forced full collection discards V8's optimised code for
+// functions whose embedded objects died with the previous round's broker and service ("weak
+// objects" deopts, seen with --trace-deopt), so every round of the pipeline would be measured
+// cold while the plain loop stays hot. Production builds these objects once and never forces a
+// collection; rounds alternate, so natural collections fall on both sides alike.
 function startClock(): () => Rate {
-  globalThis.gc?.();
   const cpu = process.cpuUsage();
   const start = performance.now();
   return () => {

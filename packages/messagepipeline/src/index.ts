@@ -12,7 +12,13 @@ export { createMessage, deriveMessage, attributesSize } from './message.js';
 export type { Attributes, Message, MessageChanges, MessageInit, Outcome } from './message.js';
 export { once } from './lifecycle.js';
 export type { ComponentHealth, HealthReporter, Service, StopOptions } from './lifecycle.js';
-export type { MessageConsumer, MessageProducer, OutgoingMessage, PublishOptions } from './ports.js';
+export type {
+  MessageConsumer,
+  MessageProducer,
+  OutgoingMessage,
+  PollingConsumer,
+  PublishOptions,
+} from './ports.js';
 export { emit, skip } from './transformer.js';
 export type { Transformer, TransformResult } from './transformer.js';
 export type { BatchProcessor, ItemFailure, ProcessableItem, StreamProcessor } from './processor.js';

@@ -11,6 +11,21 @@ export interface MessageConsumer extends Service, AsyncIterable<Message> {
   readonly name: string;
 }
 
+/**
+ * An optional capability of a {@link MessageConsumer}: handing over a message it already holds
+ * without the cost of the async-iterator protocol (a promise and a result object per message).
+ * Pipeline services use it when present and fall back to plain iteration otherwise.
+ *
+ * `poll()` never waits and never takes more from upstream than one pull of the iterator would:
+ * it returns the message the next `next()` would yield at once, or `undefined` when there is
+ * none right now, when the consumer is stopped, or when the consumer wants the caller to yield
+ * to the event loop. After `undefined`, the caller pulls the iterator (which waits) as usual.
+ * A message returned by `poll()` is delivered exactly as if the iterator had yielded it.
+ */
+export interface PollingConsumer extends MessageConsumer {
+  poll(): Message | undefined;
+}
+
 /** A message to publish. */
 export interface OutgoingMessage {
   readonly data: Uint8Array;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createInMemoryBroker } from './broker.js';
 import type { InMemoryBroker } from './broker.js';
+import type { PollingConsumer } from '../ports.js';
 import { bytes, isPending, pull, text } from './test-support/helpers.js';
 
 let broker: InMemoryBroker;
@@ -33,6 +34,39 @@ describe('in-memory consumer', () => {
     expect(all).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     expect(fromA.length).toBe(5);
     expect(fromB.length).toBe(5);
+  });
+
+  it('poll() hands over messages without waiting, in order, and undefined when it has none', async () => {
+    await publish(3);
+    const consumer = broker.consumer('raw-a', { maxPrefetchMessages: 2 }) as PollingConsumer;
+    const first = consumer.poll();
+    const second = consumer.poll();
+    const third = consumer.poll();
+    expect([first, second, third].map((m) => (m === undefined ? undefined : text(m)))).toEqual([
+      '0',
+      '1',
+      '2',
+    ]);
+    expect(consumer.poll()).toBeUndefined();
+    expect(broker.subscriptionStats('raw-a').outstandingMessages).toBe(3);
+    for (const message of [first, second, third]) message?.ack();
+    expect(broker.subscriptionStats('raw-a').acked).toBe(3);
+    await consumer.stop();
+    await publish(1);
+    expect(consumer.poll()).toBeUndefined();
+  });
+
+  it('poll() gives way to the iterator every 1024 messages, so the caller yields', async () => {
+    broker.createSubscription('raw-big', { topic: 'raw', maxBacklogMessages: 2_000 });
+    await publish(1_100);
+    const consumer = broker.consumer('raw-big') as PollingConsumer;
+    let polled = 0;
+    while (consumer.poll() !== undefined) polled++;
+    expect(polled).toBe(1_023);
+    const next = await consumer[Symbol.asyncIterator]().next();
+    expect(next.done).toBe(false);
+    expect(consumer.poll()).toBeDefined();
+    await consumer.stop();
   });
 
   it('for await ends when the consumer stops', async () => {

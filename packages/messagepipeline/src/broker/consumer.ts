@@ -1,6 +1,6 @@
 import { setImmediate } from 'node:timers';
 import type { Message } from '../message.js';
-import type { MessageConsumer } from '../ports.js';
+import type { PollingConsumer } from '../ports.js';
 import type { Entry } from './entry.js';
 import type { Subscription, Waiter } from './subscription.js';
 import { deferred } from '../internal/deferred.js';
@@ -20,7 +20,7 @@ const YIELD_EVERY_MESSAGES = 1024;
  * ends the iteration and puts prefetched, never-yielded messages back at the front of the
  * backlog. Messages already yielded stay outstanding until acked, nacked or expired.
  */
-export class InMemoryConsumer implements MessageConsumer, AsyncIterator<Message>, Waiter {
+export class InMemoryConsumer implements PollingConsumer, AsyncIterator<Message>, Waiter {
   readonly name: string;
   readonly #subscription: Subscription;
   readonly #maxPrefetch: number;
@@ -78,6 +78,19 @@ export class InMemoryConsumer implements MessageConsumer, AsyncIterator<Message>
         this.#subscription.addWaiter(this);
       }
     });
+  }
+
+  /**
+   * The message `next()` would yield at once, without a promise; `undefined` when `next()` would
+   * have to wait or hand the message out from a macrotask (every {@link YIELD_EVERY_MESSAGES}).
+   */
+  poll(): Message | undefined {
+    if (this.#stopped || this.#waiting.length > 0) return undefined;
+    if (this.#sinceWait + 1 >= YIELD_EVERY_MESSAGES) return undefined;
+    const entry = this.#take();
+    if (entry === undefined) return undefined;
+    this.#sinceWait++;
+    return this.#subscription.deliver(entry);
   }
 
   /** Ending a `for await` loop early stops the consumer. */

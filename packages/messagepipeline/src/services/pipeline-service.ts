@@ -3,12 +3,18 @@ import { deferred, type Deferred } from '../internal/deferred.js';
 import type { ComponentHealth, HealthReporter, Service, StopOptions } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Message } from '../message.js';
+import type { MessageConsumer, PollingConsumer } from '../ports.js';
 import { DEFAULT_STOP_TIMEOUT_MS, type ResolvedPipelineOptions } from './options.js';
 import { Settler } from './settler.js';
 
 type State = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const noop = (): void => undefined;
+
+/** True when `consumer` offers the optional {@link PollingConsumer} capability. */
+function isPollingConsumer(consumer: MessageConsumer): consumer is PollingConsumer {
+  return typeof (consumer as Partial<PollingConsumer>).poll === 'function';
+}
 
 /**
  * The lifecycle both services share: start the consumer and run the intake loop, count what is
@@ -182,29 +188,69 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
     );
   }
 
+  /**
+   * Pulls messages one at a time and hands each to {@link PipelineService.accept}. A consumer with
+   * the optional {@link PollingConsumer} capability hands over what it already holds without a
+   * promise per message; its iterator (which waits) is pulled only when `poll()` has nothing.
+   * Either way, exactly one message is taken per turn, after the previous one was accepted, so
+   * flow control is the same as with `for await`. Like `for await`, leaving early (stop, or an
+   * exception) closes the iterator; a finished or failed iterator is not closed again.
+   */
   async #intake(): Promise<void> {
     const settler = this.settler;
     const observed = this.#observed;
-    this.#parked = true;
-    for await (const message of this.options.consumer) {
-      this.#parked = false;
-      let receivedAt = 0;
-      if (observed) {
-        receivedAt = performance.now();
-        settler.received(message);
+    const consumer = this.options.consumer;
+    const polling = isPollingConsumer(consumer) ? consumer : undefined;
+    const iterator = consumer[Symbol.asyncIterator]();
+    let open = true;
+    try {
+      for (;;) {
+        let message = polling?.poll();
+        if (message === undefined) {
+          this.#parked = true;
+          let result: IteratorResult<Message>;
+          try {
+            result = await iterator.next();
+          } catch (error) {
+            open = false;
+            throw error;
+          }
+          this.#parked = false;
+          if (result.done === true) {
+            open = false;
+            return;
+          }
+          message = result.value;
+        }
+        let receivedAt = 0;
+        if (observed) {
+          receivedAt = performance.now();
+          settler.received(message);
+        }
+        if (this.#intakeEnded) {
+          // Delivered after stop() while we were no longer pulling: hand it straight back.
+          settler.nack(message, receivedAt, undefined);
+          return;
+        }
+        this.inFlightCount++;
+        this.inFlightBytes += message.size;
+        if (observed) settler.inFlight(this.inFlightCount, this.inFlightBytes);
+        const wait = this.accept(message, receivedAt);
+        if (wait !== undefined) await wait;
+        if (this.#state !== 'running') return;
       }
-      if (this.#intakeEnded) {
-        // Delivered after stop() while we were no longer pulling: hand it straight back.
-        settler.nack(message, receivedAt, undefined);
-        break;
+    } catch (error) {
+      if (open) {
+        open = false;
+        try {
+          await iterator.return?.();
+        } catch {
+          // As with `for await`, the error that ended the loop wins over one from closing.
+        }
       }
-      this.inFlightCount++;
-      this.inFlightBytes += message.size;
-      if (observed) settler.inFlight(this.inFlightCount, this.inFlightBytes);
-      const wait = this.accept(message, receivedAt);
-      if (wait !== undefined) await wait;
-      if (this.#state !== 'running') break;
-      this.#parked = true;
+      throw error;
+    } finally {
+      if (open) await iterator.return?.();
     }
   }
 

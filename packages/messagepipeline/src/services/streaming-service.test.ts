@@ -7,6 +7,7 @@ import type { Message } from '../message.js';
 import type { PipelineEvent } from '../observer.js';
 import type { StreamProcessor } from '../processor.js';
 import { emit, skip, type Transformer } from '../transformer.js';
+import { createInMemoryBroker } from '../broker/broker.js';
 import { createStreamingService, type StreamingServiceOptions } from './streaming-service.js';
 import {
   FakeConsumer,
@@ -393,6 +394,47 @@ describe('StreamingService: concurrency and backpressure', () => {
     await service.start();
     await until(() => big.every((m) => m.outcome === 'acked'));
     await service.stop();
+  });
+});
+
+describe('StreamingService over a polling consumer (the in-memory broker)', () => {
+  it('takes no more than the in-flight limits allow, and settles every message once', async () => {
+    const broker = createInMemoryBroker();
+    broker.createTopic('raw');
+    broker.createSubscription('raw-a', { topic: 'raw' });
+    const producer = broker.producer('raw');
+    for (let i = 0; i < 20; i++) await producer.publish({ data: new Uint8Array(100) });
+    const blocking = blockingProcessor();
+    const service = createStreamingService({
+      stage: 'poll',
+      consumer: broker.consumer('raw-a'),
+      transformer: () => emit(null),
+      processor: blocking.processor,
+      concurrency: 2,
+      maxInFlightMessages: 5,
+      maxInFlightBytes: 350,
+    });
+    await service.start();
+    await until(() => blocking.calls.length === 2);
+    for (let i = 0; i < 5; i++) await turn();
+    // Bytes bind first: 0, 100, 200, 300 bytes in flight are below 350; at 400 intake stops.
+    expect(service.inFlight).toEqual({ messages: 4, bytes: 400 });
+    expect(broker.subscriptionStats('raw-a').outstandingMessages).toBe(4);
+    let released = 0;
+    while (broker.subscriptionStats('raw-a').acked < 20) {
+      for (const call of blocking.calls.slice(released)) call.gate.resolve(undefined);
+      released = blocking.calls.length;
+      expect(service.inFlight.messages).toBeLessThanOrEqual(4);
+      expect(broker.subscriptionStats('raw-a').outstandingMessages).toBeLessThanOrEqual(4);
+      await turn();
+    }
+    await service.stop();
+    expect(broker.subscriptionStats('raw-a')).toMatchObject({
+      acked: 20,
+      nacked: 0,
+      delivered: 20,
+    });
+    await broker.close();
   });
 });
 
