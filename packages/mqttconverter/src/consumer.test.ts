@@ -5,7 +5,7 @@ import { mqttAttributes } from './attributes.js';
 import { createMqttConsumer, type MqttConsumer } from './consumer.js';
 import type { MqttConsumerOptions } from './consumer-options.js';
 import { parseRoutes } from './routes.js';
-import { mqttUrl, uniqueName } from './test-support/broker.js';
+import { testEnv, uniqueName } from '@tributary/local-gcp';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -18,7 +18,7 @@ function consumerFor(
   qos: 0 | 1 | 2 = 1,
 ): MqttConsumer {
   const consumer = createMqttConsumer({
-    url: mqttUrl(),
+    url: testEnv().MQTT_URL,
     clientId: uniqueName('c'),
     routes: parseRoutes(
       `routes:\n  - { name: r, topic: "${base}/{deviceId}/t", destination: dest-r, qos: ${qos} }\n`,
@@ -44,7 +44,7 @@ async function waitFor(
   }
 }
 
-async function publisher(url = mqttUrl()): Promise<MqttClient> {
+async function publisher(url = testEnv().MQTT_URL): Promise<MqttClient> {
   const client = await connectAsync(url, { protocolVersion: 5 });
   cleanups.push(() => client.endAsync());
   return client;

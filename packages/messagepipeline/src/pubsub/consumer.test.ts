@@ -4,7 +4,8 @@ import type { Message } from '../message.js';
 import { createPubSubConsumer } from './consumer.js';
 import type { PubSubConsumer } from './consumer.js';
 import { createPubSubProducer } from './producer.js';
-import { EmulatorFixture, sleep, uniqueName, waitFor } from './test-support/emulator.js';
+import { uniqueName } from '@tributary/local-gcp';
+import { EmulatorFixture, sleep, waitFor } from './test-support/emulator.js';
 
 let fx: EmulatorFixture;
 const cleanups: (() => Promise<void>)[] = [];

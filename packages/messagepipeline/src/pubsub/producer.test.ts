@@ -6,7 +6,8 @@ import type { Message } from '../message.js';
 import { createPubSubConsumer } from './consumer.js';
 import { createPubSubProducer } from './producer.js';
 import type { PubSubProducer } from './producer.js';
-import { EmulatorFixture, sleep, uniqueName, waitFor } from './test-support/emulator.js';
+import { uniqueName } from '@tributary/local-gcp';
+import { EmulatorFixture, sleep, waitFor } from './test-support/emulator.js';
 
 let fx: EmulatorFixture;
 const producers: PubSubProducer[] = [];

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { uniqueName as harnessUniqueName } from '../../harness/unique-name.js';
 import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
 import type { BigQueryServer } from '../server.js';
 
@@ -22,9 +22,9 @@ export function clientFor(server: BigQueryServer, options: BigQueryOptions = {})
   }
 }
 
-/** A dataset name no other test uses. */
+/** A dataset name no other test uses (BigQuery names take `_`, not `-`). */
 export function uniqueName(prefix: string): string {
-  return `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  return harnessUniqueName(prefix, '_');
 }
 
 /** The values of one column of decoded rows. */

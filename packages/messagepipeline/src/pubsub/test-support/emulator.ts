@@ -1,5 +1,6 @@
 import { PubSub } from '@google-cloud/pubsub';
 import type { Subscription, Topic, CreateSubscriptionOptions } from '@google-cloud/pubsub';
+import { uniqueName } from '@tributary/local-gcp';
 
 /**
  * The emulator address the test workers were given (by the local-gcp vitest harness, or by hand).
@@ -16,14 +17,6 @@ export function requireEmulatorHost(): string {
     );
   }
   return host;
-}
-
-let counter = 0;
-
-/** A name unique to this process and call (Pub/Sub ids need at least 3 characters). */
-export function uniqueName(prefix: string): string {
-  counter += 1;
-  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
 }
 
 /** Creates topics and subscriptions on the emulator and deletes them in `cleanup()`. */
