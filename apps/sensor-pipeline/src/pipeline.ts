@@ -1,15 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InvalidArgumentError, TributaryError, type ErrorCode } from '@tributary/messagepipeline';
 import {
   broadcast,
-  InvalidArgumentError,
   jsonlSink,
   mapConcurrent,
-  TributaryError,
-  type ErrorCode,
   type JsonlSinkResult,
   type Sink,
-} from '@tributary/messagepipeline';
+} from '@tributary/messagepipeline/compose';
 import { INVALID_UNIT, produceRecords, type DataRecord } from './records.js';
 
 /** The valid range of a reading, inclusive. */

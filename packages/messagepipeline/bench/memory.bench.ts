@@ -8,7 +8,8 @@
 // Concurrency 200: 1 ms per item gives at most ~200 items per ms in theory; on a 2-core machine
 // under load the timers fire late and the run takes well under a minute to about two.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createInMemoryBroker, createStreamingService, emit } from '../src/index.js';
+import { createInMemoryBroker } from '../src/broker/index.js';
+import { createStreamingService, emit } from '../src/index.js';
 
 const MESSAGES = 1_000_000;
 const CONCURRENCY = 200;

@@ -11,7 +11,9 @@
 // the process CPU time it used; the CPU-time ratio is much steadier on a shared, loaded machine
 // (other processes steal wall time, not CPU time) and is printed in the notes.
 import { performance } from 'node:perf_hooks';
-import { createInMemoryBroker, createStreamingService, deferred, emit } from '../src/index.js';
+import { createInMemoryBroker } from '../src/broker/index.js';
+import { createStreamingService, emit } from '../src/index.js';
+import { deferred } from '../src/kernel/index.js';
 
 const MESSAGES = 200_000;
 const ROUNDS = 7;

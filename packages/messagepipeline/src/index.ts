@@ -10,7 +10,6 @@ export { silentLogger } from './logger.js';
 export type { Logger, LogFields } from './logger.js';
 export { createMessage, deriveMessage, attributesSize } from './message.js';
 export type { Attributes, Message, MessageChanges, MessageInit, Outcome } from './message.js';
-export { once } from './lifecycle.js';
 export type { ComponentHealth, HealthReporter, Service, StopOptions } from './lifecycle.js';
 export type {
   MessageConsumer,
@@ -25,44 +24,6 @@ export type { BatchProcessor, ItemFailure, ProcessableItem, StreamProcessor } fr
 export type { FlushReason, PipelineEvent, PipelineObserver } from './observer.js';
 export { createDeadLetterPublisher, deadLetterAttributes } from './dead-letter.js';
 export type { DeadLetterPublisherOptions, DeadLetterSink } from './dead-letter.js';
-export { deferred } from './internal/deferred.js';
-export type { Deferred } from './internal/deferred.js';
-export { createInMemoryBroker } from './broker/broker.js';
-export type { BrokerStats, InMemoryBroker } from './broker/broker.js';
-export { DEFAULT_SUBSCRIPTION_OPTIONS } from './broker/options.js';
-export type {
-  CreateSubscriptionOptions,
-  InMemoryBrokerOptions,
-  InMemoryConsumerOptions,
-  InMemoryProducerOptions,
-  OverflowStrategy,
-  SubscriptionOptions,
-} from './broker/options.js';
-export { deadLetterSourceAttributes } from './broker/subscription.js';
-export type { SubscriptionStats } from './broker/subscription.js';
-export type { TopicStats } from './broker/topic.js';
-export { merge } from './compose/merge.js';
-export type { MergeOptions } from './compose/merge.js';
-export type { Streamable } from './compose/channel.js';
-export { mapConcurrent } from './compose/workers.js';
-export type { MapConcurrentOptions } from './compose/workers.js';
-export { broadcast, broadcastMessages, forkMessage } from './compose/broadcast.js';
-export type { BroadcastOptions, Sink, SinkResults } from './compose/broadcast.js';
-export { jsonlSink } from './compose/jsonl-sink.js';
-export type { JsonlSinkOptions, JsonlSinkResult } from './compose/jsonl-sink.js';
-export { slidingWindows, tumblingWindows } from './compose/windows.js';
-export type { SlidingWindowOptions, WindowOptions, WindowResult } from './compose/windows.js';
-export { createSchemaRegistry, validateSchemas } from './compose/schema-registry.js';
-export type {
-  SchemaMatch,
-  SchemaRegistry,
-  SchemaRegistryOptions,
-  SchemaValidation,
-  StandardValidator,
-  ValidateSchemasOptions,
-  ValidationIssue,
-  ValidationResult,
-} from './compose/schema-registry.js';
 export {
   decodeEnvelope,
   encodeEnvelope,
@@ -70,7 +31,7 @@ export {
   ENVELOPE_VERSION,
 } from './envelope.js';
 export type { EnvelopeSource, EnvelopeV1 } from './envelope.js';
-export { backoffDelayMs, DEFAULT_RETRY_OPTIONS, resolveRetryOptions, retry } from './retry.js';
+export { DEFAULT_RETRY_OPTIONS, resolveRetryOptions, retry } from './retry.js';
 export type { RetryCallOptions, RetryOptions, RetryPolicy } from './retry.js';
 export type { PipelineServiceOptions } from './services/options.js';
 export { createStreamingService, DEFAULT_STREAMING_OPTIONS } from './services/streaming-service.js';

@@ -5,13 +5,13 @@ import {
   TributaryError,
   createBatchingService,
   createDeadLetterPublisher,
-  createInMemoryBroker,
   createMessage,
   createStreamingService,
   deriveMessage,
   emit,
   type Message,
 } from './index.js';
+import { createInMemoryBroker } from './broker/index.js';
 
 async function firstMessage(iterable: AsyncIterable<Message>): Promise<Message> {
   for await (const message of iterable) return message;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError, TributaryError } from './errors.js';
 import {
-  backoffDelayMs,
+  retryDelayMs,
   DEFAULT_RETRY_OPTIONS,
   resolveRetryOptions,
   retry,
@@ -35,7 +35,7 @@ describe('resolveRetryOptions', () => {
   });
 });
 
-describe('backoffDelayMs', () => {
+describe('retryDelayMs', () => {
   const policy: RetryPolicy = {
     maxAttempts: 10,
     initialBackoffMs: 100,
@@ -45,16 +45,16 @@ describe('backoffDelayMs', () => {
 
   it('draws uniformly below an exponentially growing, capped bound (full jitter)', () => {
     const top = () => 0.999_999;
-    expect([1, 2, 3, 4, 5, 6].map((attempt) => backoffDelayMs(policy, attempt, top))).toEqual([
+    expect([1, 2, 3, 4, 5, 6].map((attempt) => retryDelayMs(policy, attempt, top))).toEqual([
       99, 199, 399, 799, 999, 999,
     ]);
-    expect(backoffDelayMs(policy, 3, () => 0)).toBe(0);
-    expect(backoffDelayMs(policy, 3, () => 0.5)).toBe(200);
+    expect(retryDelayMs(policy, 3, () => 0)).toBe(0);
+    expect(retryDelayMs(policy, 3, () => 0.5)).toBe(200);
   });
 
   it('stays within bounds with the real random source', () => {
     for (let i = 0; i < 1_000; i++) {
-      const delay = backoffDelayMs(policy, 1 + (i % 8));
+      const delay = retryDelayMs(policy, 1 + (i % 8));
       expect(delay).toBeGreaterThanOrEqual(0);
       expect(delay).toBeLessThan(1_000);
     }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, toTributaryError, type TributaryError } from './errors.js';
-import { sleep } from './internal/sleep.js';
+import { backoffDelayMs } from './kernel/backoff.js';
+import { sleep } from './kernel/deadline.js';
 
 /** How a failing operation is retried in-process: exponential backoff with full jitter. */
 export interface RetryOptions {
@@ -55,29 +56,30 @@ export function resolveRetryOptions(options: RetryOptions = {}, name = 'retry'):
 }
 
 /**
- * The wait before attempt `attempt + 1` after attempt `attempt` (1-based) failed: a uniformly
- * random duration in `[0, min(maxBackoffMs, initialBackoffMs * multiplier^(attempt - 1)))`
- * ("full jitter"), so clients that failed together do not retry together.
+ * The wait before attempt `attempt + 1` after attempt `attempt` (1-based) failed: the kernel's
+ * exponential backoff with full jitter, uniform in
+ * `[0, min(maxBackoffMs, initialBackoffMs * multiplier^(attempt - 1)))`, so clients that failed
+ * together do not retry together.
  */
-export function backoffDelayMs(
+export function retryDelayMs(
   policy: RetryPolicy,
   attempt: number,
   random: () => number = Math.random,
 ): number {
-  const bound = Math.min(
-    policy.maxBackoffMs,
-    policy.initialBackoffMs * policy.multiplier ** Math.max(0, attempt - 1),
+  return backoffDelayMs(
+    {
+      initialDelayMs: policy.initialBackoffMs,
+      maxDelayMs: policy.maxBackoffMs,
+      multiplier: policy.multiplier,
+      jitter: 'full',
+    },
+    attempt,
+    random,
   );
-  return Math.floor(random() * bound);
 }
 
 /** Options for {@link retry}. */
-export interface RetryCallOptions extends RetryOptions {
-  /** Stops retrying (the last error is thrown) and cuts a pending wait short. */
-  readonly signal?: AbortSignal | undefined;
-  /** Called before each wait, with the attempt that failed and its classified error. */
-  readonly onRetry?: ((attempt: number, error: TributaryError) => void) | undefined;
-}
+export interface RetryCallOptions extends RetryOptions, RetryAfterOptions {}
 
 /**
  * Runs `operation` until it resolves, retrying only retriable failures (as classified by
@@ -90,17 +92,46 @@ export async function retry<T>(
   options: RetryCallOptions = {},
 ): Promise<T> {
   const policy = resolveRetryOptions(options);
+  try {
+    return await operation(1);
+  } catch (thrown) {
+    return retryAfter(toTributaryError(thrown), operation, policy, options);
+  }
+}
+
+/** Options for {@link retryAfter}. */
+export interface RetryAfterOptions {
+  /** Stops retrying (the last error is thrown) and cuts a pending wait short. */
+  readonly signal?: AbortSignal | undefined;
+  /** Called before each wait, with the attempt that failed and its classified error. */
+  readonly onRetry?: ((attempt: number, error: TributaryError) => void) | undefined;
+  /** Checked after each wait: true gives up (the last error is thrown), e.g. once settled. */
+  readonly abandon?: (() => boolean) | undefined;
+}
+
+/**
+ * The retry loop of {@link retry} for a caller whose first attempt already failed with `error`
+ * (services run the first attempt on their fast path, without a promise chain): waits, runs
+ * `operation(2)`, and so on within `policy`. Rejects with the classified error of the last
+ * attempt.
+ */
+export async function retryAfter<T>(
+  error: TributaryError,
+  operation: (attempt: number) => Promise<T>,
+  policy: RetryPolicy,
+  options: RetryAfterOptions = {},
+): Promise<T> {
+  const { signal } = options;
+  let last = error;
   for (let attempt = 1; ; attempt++) {
+    if (!last.retriable || attempt >= policy.maxAttempts || isAborted(signal)) throw last;
+    options.onRetry?.(attempt, last);
+    await sleep(retryDelayMs(policy, attempt), signal);
+    if (isAborted(signal) || options.abandon?.() === true) throw last;
     try {
-      return await operation(attempt);
+      return await operation(attempt + 1);
     } catch (thrown) {
-      const error = toTributaryError(thrown);
-      if (!error.retriable || attempt >= policy.maxAttempts || isAborted(options.signal)) {
-        throw error;
-      }
-      options.onRetry?.(attempt, error);
-      await sleep(backoffDelayMs(policy, attempt), options.signal);
-      if (isAborted(options.signal)) throw error;
+      last = toTributaryError(thrown);
     }
   }
 }

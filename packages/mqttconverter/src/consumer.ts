@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import {
   createMessage,
-  deferred,
   TributaryError,
   type Attributes,
   type ComponentHealth,
-  type Deferred,
   type HealthReporter,
   type Message,
   type MessageConsumer,
   type StopOptions,
 } from '@tributary/messagepipeline';
+import { deferred, type Deferred } from '@tributary/messagepipeline/kernel';
 import {
   connect,
   type IClientOptions,

@@ -1,8 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import {
-  deferred,
   InvalidArgumentError,
-  once,
   silentLogger,
   type ComponentHealth,
   type HealthReporter,
@@ -10,6 +8,7 @@ import {
   type Service,
   type StopOptions,
 } from '@tributary/messagepipeline';
+import { deferred, Lifecycle, within } from '@tributary/messagepipeline/kernel';
 import type { Registry } from 'prom-client';
 
 /** Handles one request; a thrown error or a rejection becomes a 500 (and is logged). */
@@ -93,14 +92,12 @@ export function sendJson(
 }
 
 const DEFAULT_PORT = 8080;
-const DEFAULT_STOP_TIMEOUT_MS = 8_000;
 
 /** Creates the app's HTTP server; `start()` listens, `stop()` closes (bounded by `timeoutMs`). */
 export function createHealthServer(options: HealthServerOptions = {}): HealthServer {
   const logger = (options.logger ?? silentLogger).child({ component: 'http-server' });
   const reporters = new Map<string, HealthReporter>(Object.entries(options.health ?? {}));
   const routes = new Map<string, Map<string, RouteHandler>>();
-  const closed = deferred<undefined>();
   let state: ServerState = options.state ?? 'running';
   let listening = false;
 
@@ -194,49 +191,43 @@ export function createHealthServer(options: HealthServerOptions = {}): HealthSer
     void handle(req, res);
   });
 
-  const start = once(async () => {
-    const listened = deferred<undefined>();
-    const onError = (error: Error): void => {
-      listened.reject(error);
-    };
-    server.once('error', onError);
-    server.listen({ port: options.port ?? DEFAULT_PORT, host: options.host }, () => {
-      listened.resolve(undefined);
-    });
-    try {
-      await listened.promise;
-    } finally {
-      server.off('error', onError);
-    }
-    listening = true;
-    server.on('error', (error) => {
-      logger.error({ err: error }, 'http server error');
-    });
-    logger.debug({ port: actualPort() }, 'listening');
-  });
-
-  let stopTimeoutMs = DEFAULT_STOP_TIMEOUT_MS;
-  const stopOnce = once(async () => {
-    state = 'stopped';
-    if (!listening) {
-      closed.resolve(undefined);
-      return;
-    }
-    const done = deferred<undefined>();
-    server.close(() => {
-      done.resolve(undefined);
-    });
-    server.closeIdleConnections();
-    const timer = setTimeout(() => {
-      server.closeAllConnections();
-    }, stopTimeoutMs);
-    try {
-      await done.promise;
-    } finally {
-      clearTimeout(timer);
+  const lifecycle = new Lifecycle('http server', {
+    start: async () => {
+      const listened = deferred<undefined>();
+      const onError = (error: Error): void => {
+        listened.reject(error);
+      };
+      server.once('error', onError);
+      server.listen({ port: options.port ?? DEFAULT_PORT, host: options.host }, () => {
+        listened.resolve(undefined);
+      });
+      try {
+        await listened.promise;
+      } finally {
+        server.off('error', onError);
+      }
+      listening = true;
+      server.on('error', (error) => {
+        logger.error({ err: error }, 'http server error');
+      });
+      logger.debug({ port: actualPort() }, 'listening');
+    },
+    stop: async (timeoutMs) => {
+      if (!listening) return;
+      const closed = new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
+      server.closeIdleConnections();
+      // Keep-alive and slow clients: past the deadline, their connections are cut.
+      const outcome = await within(closed, timeoutMs);
+      if (outcome.kind === 'timeout') {
+        server.closeAllConnections();
+        await closed;
+      }
       listening = false;
-      closed.resolve(undefined);
-    }
+    },
   });
 
   const actualPort = (): number => {
@@ -247,12 +238,12 @@ export function createHealthServer(options: HealthServerOptions = {}): HealthSer
   };
 
   return {
-    start,
+    start: () => lifecycle.start(),
     stop(stopOptions?: StopOptions) {
-      if (stopOptions?.timeoutMs !== undefined) stopTimeoutMs = Math.max(0, stopOptions.timeoutMs);
-      return stopOnce();
+      state = 'stopped';
+      return lifecycle.stop(stopOptions);
     },
-    done: closed.promise,
+    done: lifecycle.done,
     get port() {
       return actualPort();
     },

@@ -1,4 +1,5 @@
-import { deferred, silentLogger } from '@tributary/messagepipeline';
+import { silentLogger } from '@tributary/messagepipeline';
+import { deferred } from '@tributary/messagepipeline/kernel';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createProgressMonitor } from './progress.js';
 import { runService, type RunServiceOptions, type ServiceRun } from './run-service.js';

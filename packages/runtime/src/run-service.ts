@@ -1,10 +1,14 @@
 import {
-  deferred,
-  InvalidArgumentError,
   type HealthReporter,
   type Logger,
   type Service,
 } from '@tributary/messagepipeline';
+import {
+  DEFAULT_STOP_TIMEOUT_MS,
+  deferred,
+  requireNumber,
+  within,
+} from '@tributary/messagepipeline/kernel';
 import type { Registry } from 'prom-client';
 import { createHealthServer, type HealthServer, type Route } from './http-server.js';
 import { createMetricsRegistry } from './metrics.js';
@@ -116,8 +120,8 @@ export const exitCodes = Object.freeze({
   failure: 1,
 } as const);
 
-/** Default drain deadline, in one place. */
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 8_000;
+/** Default drain deadline: the kernel's stop deadline. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = DEFAULT_STOP_TIMEOUT_MS;
 
 type Trigger =
   | { readonly kind: 'signal'; readonly signal: string }
@@ -126,34 +130,6 @@ type Trigger =
 
 function isHealthReporter(value: object): value is HealthReporter {
   return typeof (value as Partial<HealthReporter>).health === 'function';
-}
-
-type Settled = { readonly kind: 'ok' } | { readonly kind: 'error'; readonly error: unknown };
-
-/** How `promise` settled, without rejecting. */
-function settle(promise: Promise<unknown>): Promise<Settled> {
-  return promise.then(
-    () => ({ kind: 'ok' }) as const,
-    (error: unknown) => ({ kind: 'error', error }) as const,
-  );
-}
-
-/** How `promise` settled, or `'timeout'` when it did not within `ms`. */
-async function within(
-  promise: Promise<unknown>,
-  ms: number,
-): Promise<Settled | { readonly kind: 'timeout' }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<{ readonly kind: 'timeout' }>((resolve) => {
-    timer = setTimeout(() => {
-      resolve({ kind: 'timeout' });
-    }, ms);
-  });
-  try {
-    return await Promise.race([settle(promise), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -166,9 +142,7 @@ async function within(
  */
 export function runService(options: RunServiceOptions): ServiceRun {
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
-  if (!Number.isFinite(shutdownTimeoutMs) || shutdownTimeoutMs < 0) {
-    throw InvalidArgumentError.for('shutdownTimeoutMs', 'must be a number of milliseconds >= 0');
-  }
+  requireNumber('shutdownTimeoutMs', shutdownTimeoutMs, 0);
   const hooks = options.process ?? nodeProcessHooks();
   const logger = options.logger.child({ component: 'run-service' });
   const services = Object.entries(options.services);
@@ -262,7 +236,7 @@ export function runService(options: RunServiceOptions): ServiceRun {
 
   const startAll = async (): Promise<void> => {
     const listen = await Promise.race([
-      settle(server.start()),
+      within(server.start(), Infinity),
       trigger.promise.then(() => ({ kind: 'triggered' }) as const),
     ]);
     if (listen.kind === 'triggered') return;
@@ -274,7 +248,7 @@ export function runService(options: RunServiceOptions): ServiceRun {
       if (triggered !== undefined) return;
       toStop.push([name, service]);
       const outcome = await Promise.race([
-        settle(service.start()),
+        within(service.start(), Infinity),
         trigger.promise.then(() => ({ kind: 'triggered' }) as const),
       ]);
       if (outcome.kind === 'triggered') return;

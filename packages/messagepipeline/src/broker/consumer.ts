@@ -3,7 +3,7 @@ import type { Message } from '../message.js';
 import type { PollingConsumer } from '../ports.js';
 import type { Entry } from './entry.js';
 import type { Subscription, Waiter } from './subscription.js';
-import { deferred } from '../internal/deferred.js';
+import { deferred } from '../kernel/deferred.js';
 
 const DONE: IteratorResult<Message> = Object.freeze({ done: true, value: undefined });
 

@@ -1,6 +1,6 @@
 import { TributaryError } from '../errors.js';
-import { deferred } from '../internal/deferred.js';
-import type { Deferred } from '../internal/deferred.js';
+import { deferred } from '../kernel/deferred.js';
+import type { Deferred } from '../kernel/deferred.js';
 import type { StopOptions } from '../lifecycle.js';
 import type { MessageProducer, OutgoingMessage, PublishOptions } from '../ports.js';
 import type { PublishOwner, Topic } from './topic.js';

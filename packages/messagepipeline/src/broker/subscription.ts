@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { Attributes, Message } from '../message.js';
 import type { OutgoingMessage } from '../ports.js';
-import { Deque } from './deque.js';
+import { Deque } from '../kernel/deque.js';
 import type { ResolvedSubscriptionOptions } from './options.js';
 import { DeliveredMessage } from './delivered-message.js';
 import type { Settle } from './delivered-message.js';

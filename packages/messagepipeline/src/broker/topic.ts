@@ -2,7 +2,7 @@ import { InvalidArgumentError, TributaryError } from '../errors.js';
 import { attributesSize } from '../message.js';
 import type { Attributes } from '../message.js';
 import type { OutgoingMessage } from '../ports.js';
-import { Deque } from './deque.js';
+import { Deque } from '../kernel/deque.js';
 import type { Subscription } from './subscription.js';
 
 /** Who is waiting on a blocked publish; lets a producer implement `flush()`. */

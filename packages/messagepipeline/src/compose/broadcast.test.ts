@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { deferred } from '../internal/deferred.js';
+import { deferred } from '../kernel/deferred.js';
 import { createMessage, type Message } from '../message.js';
 import { broadcast, broadcastMessages, forkMessage, type Sink } from './broadcast.js';
 import { collect, controlledSource, countingSource, settle } from './test-support/streams.js';

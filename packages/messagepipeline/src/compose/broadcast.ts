@@ -1,5 +1,5 @@
 import { createMessage, type Message } from '../message.js';
-import { deferred } from '../internal/deferred.js';
+import { deferred } from '../kernel/deferred.js';
 import { Channel, checkCount, iteratorOf, releaseIterator, type Streamable } from './channel.js';
 
 /**

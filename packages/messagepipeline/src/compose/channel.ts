@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
-import { deferred, type Deferred } from '../internal/deferred.js';
+import { deferred, type Deferred } from '../kernel/deferred.js';
 
 /**
  * A bounded, multi-producer, single-consumer queue: the one buffer every composition stage uses.

@@ -2,7 +2,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import type { DeadLetterSink } from '../dead-letter.js';
 import type { TributaryError } from '../errors.js';
-import { deferred } from '../internal/deferred.js';
+import { deferred } from '../kernel/deferred.js';
 import { createMessage, type Attributes, type Message } from '../message.js';
 import {
   createSchemaRegistry,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deferred, type Deferred } from '../internal/deferred.js';
+import { deferred, type Deferred } from '../kernel/deferred.js';
 import { mapConcurrent } from './workers.js';
 import { collect, countingSource, settle } from './test-support/streams.js';
 

@@ -13,8 +13,8 @@ import { silentLogger } from '../logger.js';
 import { createMessage } from '../message.js';
 import type { Message } from '../message.js';
 import type { MessageConsumer } from '../ports.js';
-import { deferred } from '../internal/deferred.js';
-import type { Deferred } from '../internal/deferred.js';
+import { deferred } from '../kernel/deferred.js';
+import type { Deferred } from '../kernel/deferred.js';
 import { classifyPubSubError } from './classify-error.js';
 import { positiveInteger, resolveName } from './validate.js';
 

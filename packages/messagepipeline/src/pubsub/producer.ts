@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { attributesSize } from '../message.js';
 import type { MessageProducer, OutgoingMessage, PublishOptions } from '../ports.js';
-import { deferred } from '../internal/deferred.js';
+import { deferred } from '../kernel/deferred.js';
 import { classifyPubSubError } from './classify-error.js';
 import { Credit } from './credit.js';
 import { positiveInteger, resolveName } from './validate.js';

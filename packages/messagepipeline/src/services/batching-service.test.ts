@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DeadLetterSink } from '../dead-letter.js';
 import { InvalidArgumentError, TributaryError } from '../errors.js';
-import { deferred, type Deferred } from '../internal/deferred.js';
+import { deferred, type Deferred } from '../kernel/deferred.js';
 import type { PipelineEvent } from '../observer.js';
 import type { BatchProcessor, ItemFailure, ProcessableItem } from '../processor.js';
 import { emit, skip } from '../transformer.js';

@@ -1,16 +1,15 @@
 import { InvalidArgumentError, toTributaryError, TributaryError } from '../errors.js';
-import { deferred, type Deferred } from '../internal/deferred.js';
+import { deferred, type Deferred } from '../kernel/deferred.js';
 import { isPromise } from '../internal/is-promise.js';
-import { sleep } from '../internal/sleep.js';
+import { sleep } from '../kernel/deadline.js';
 import type { HealthReporter, Service } from '../lifecycle.js';
 import type { Message } from '../message.js';
 import type { FlushReason } from '../observer.js';
 import type { BatchProcessor, ItemFailure, ProcessableItem } from '../processor.js';
-import { backoffDelayMs } from '../retry.js';
+import { retryAfter, retryDelayMs } from '../retry.js';
 import type { TransformResult } from '../transformer.js';
+import { requireInteger, requireNumber } from '../kernel/validate.js';
 import {
-  requireInteger,
-  requireNumber,
   resolvePipelineOptions,
   type PipelineServiceOptions,
   type ResolvedPipelineOptions,
@@ -103,7 +102,9 @@ function resolveBatchingOptions<T>(options: BatchingServiceOptions<T>): Resolved
     processor: options.processor,
     maxItems: requireInteger('maxItems', options.maxItems ?? defaults.maxItems, 1),
     maxBytes: requireInteger('maxBytes', options.maxBytes ?? defaults.maxBytes, 1),
-    maxWaitMs: requireNumber('maxWaitMs', options.maxWaitMs ?? defaults.maxWaitMs, 1, true),
+    maxWaitMs: requireNumber('maxWaitMs', options.maxWaitMs ?? defaults.maxWaitMs, 1, {
+      allowInfinity: true,
+    }),
     maxConcurrentFlushes: requireInteger(
       'maxConcurrentFlushes',
       options.maxConcurrentFlushes ?? defaults.maxConcurrentFlushes,
@@ -226,30 +227,35 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
   async #recover(message: Message, receivedAt: number, thrown: unknown): Promise<void> {
     const settler = this.settler;
     const signal = this.signal;
-    const policy = this.options.retry;
-    let error = toTributaryError(thrown);
-    for (let attempt = 1; error.retriable && attempt < policy.maxAttempts; attempt++) {
-      if (signal.aborted) break;
-      settler.retried(message, attempt, error);
-      await sleep(backoffDelayMs(policy, attempt), signal);
-      if (this.aborted) break;
-      try {
-        const pending = this.options.transformer(message, signal);
-        const result = isPromise(pending) ? await pending : pending;
-        return await this.#add(message, receivedAt, result);
-      } catch (again) {
-        error = toTributaryError(again);
+    let result: TransformResult<T>;
+    try {
+      result = await retryAfter(
+        toTributaryError(thrown),
+        async () => {
+          const pending = this.options.transformer(message, signal);
+          return isPromise(pending) ? await pending : pending;
+        },
+        this.options.retry,
+        {
+          signal,
+          onRetry: (attempt, error) => {
+            settler.retried(message, attempt, error);
+          },
+        },
+      );
+    } catch (failure) {
+      this.#current = undefined;
+      if (message.outcome === undefined) {
+        try {
+          await settler.fail(message, toTributaryError(failure), receivedAt, signal.aborted);
+        } catch (failed) {
+          this.logger.error({ messageId: message.id, err: failed }, 'settling failed');
+        }
       }
+      this.release(message);
+      return;
     }
-    this.#current = undefined;
-    if (message.outcome === undefined) {
-      try {
-        await settler.fail(message, error, receivedAt, signal.aborted);
-      } catch (failed) {
-        this.logger.error({ messageId: message.id, error: String(failed) }, 'settling failed');
-      }
-    }
-    this.release(message);
+    return this.#add(message, receivedAt, result);
   }
 
   /** Adds a transformed message to the open batch; returns a promise when intake must wait. */
@@ -387,7 +393,7 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
         });
         if (retry.length === 0) break;
         for (const { item, error } of retry) settler.retried(item.message, attempt, error);
-        await sleep(backoffDelayMs(policy, attempt), signal);
+        await sleep(retryDelayMs(policy, attempt), signal);
         if (this.aborted) {
           for (const { item, receivedAt, error } of retry) {
             this.#settleFailed(item.message, error, receivedAt, publishing);

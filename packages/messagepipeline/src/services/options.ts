@@ -1,5 +1,6 @@
 import type { DeadLetterSink } from '../dead-letter.js';
 import { InvalidArgumentError } from '../errors.js';
+import { requireFunction, requireInteger, requireNumber } from '../kernel/validate.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { PipelineObserver } from '../observer.js';
 import type { MessageConsumer } from '../ports.js';
@@ -53,40 +54,8 @@ export interface ResolvedPipelineOptions<T> {
   readonly progressTimeoutMs: number;
 }
 
-/** Default drain deadline of `stop()`, in milliseconds (Cloud Run gives 10 s after SIGTERM). */
-export const DEFAULT_STOP_TIMEOUT_MS = 8_000;
-
 /** Default of {@link PipelineServiceOptions.progressTimeoutMs}. */
 export const DEFAULT_PROGRESS_TIMEOUT_MS = 60_000;
-
-/** Throws unless `value` is an integer `>= min`. */
-export function requireInteger(name: string, value: number, min: number): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw InvalidArgumentError.for(name, `must be an integer >= ${min}`);
-  }
-  return value;
-}
-
-/** Throws unless `value` is a finite number `>= min` (or, when allowed, `Infinity`). */
-export function requireNumber(
-  name: string,
-  value: number,
-  min: number,
-  allowInfinity = false,
-): number {
-  const finiteOk = Number.isFinite(value) || (allowInfinity && value === Infinity);
-  if (!finiteOk || value < min) {
-    throw InvalidArgumentError.for(
-      name,
-      `must be a ${allowInfinity ? '' : 'finite '}number >= ${min}`,
-    );
-  }
-  return value;
-}
-
-function requireFunction(name: string, value: unknown): void {
-  if (typeof value !== 'function') throw InvalidArgumentError.for(name, 'must be a function');
-}
 
 /**
  * Validates and defaults the options every pipeline service shares.

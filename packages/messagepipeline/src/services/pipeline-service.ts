@@ -1,13 +1,13 @@
-import { InvalidArgumentError, TributaryError } from '../errors.js';
-import { deferred, type Deferred } from '../internal/deferred.js';
+import { TributaryError } from '../errors.js';
+import { within } from '../kernel/deadline.js';
+import { deferred, type Deferred } from '../kernel/deferred.js';
+import { Lifecycle } from '../kernel/lifecycle.js';
 import type { ComponentHealth, HealthReporter, Service, StopOptions } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Message } from '../message.js';
 import type { MessageConsumer, PollingConsumer } from '../ports.js';
-import { DEFAULT_STOP_TIMEOUT_MS, type ResolvedPipelineOptions } from './options.js';
+import type { ResolvedPipelineOptions } from './options.js';
 import { Settler } from './settler.js';
-
-type State = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const noop = (): void => undefined;
 
@@ -22,8 +22,6 @@ function isPollingConsumer(consumer: MessageConsumer): consumer is PollingConsum
  * left. Subclasses decide what happens to each message ({@link PipelineService.accept}).
  */
 export abstract class PipelineService<T> implements Service, HealthReporter {
-  /** Settles when the service has stopped; rejects with the error that killed it, if any. */
-  readonly done: Promise<void>;
   protected readonly options: ResolvedPipelineOptions<T>;
   protected readonly settler: Settler;
   protected readonly logger: Logger;
@@ -36,11 +34,7 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
 
   readonly #controller = new AbortController();
   readonly #observed: boolean;
-  readonly #done: Deferred<void> = deferred();
-  #state: State = 'idle';
-  #starting: Promise<void> | undefined;
-  #stopping: Promise<void> | undefined;
-  #fatal: { readonly error: unknown } | undefined;
+  readonly #lifecycle: Lifecycle;
   /** The intake loop will take no more messages (ended, or stopped while waiting in `next()`). */
   #intakeEnded = false;
   /** The intake loop is waiting in the consumer's `next()`, holding no message. */
@@ -56,14 +50,20 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
     this.settler = new Settler(options);
     this.signal = this.#controller.signal;
     this.#observed = options.observer !== undefined;
-    this.done = this.#done.promise;
-    // `done` may reject; mark it handled so a caller that never awaits it does not crash.
-    this.done.catch(noop);
+    this.#lifecycle = new Lifecycle(`service '${options.stage}'`, {
+      start: () => this.#start(),
+      stop: (timeoutMs) => this.#stop(timeoutMs),
+    });
+  }
+
+  /** Settles when the service has stopped; rejects with the error that killed it, if any. */
+  get done(): Promise<void> {
+    return this.#lifecycle.done;
   }
 
   /** Starts the consumer and the intake loop. Rejects (and `done` rejects) if the consumer fails. */
   start(): Promise<void> {
-    return (this.#starting ??= this.#start());
+    return this.#lifecycle.start();
   }
 
   /**
@@ -71,30 +71,16 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
    * `timeoutMs` passes, aborts the signal and nacks whatever is unsettled. Resolves once every
    * message taken from the consumer is settled. Idempotent: later calls return the first promise.
    */
-  stop(options: StopOptions = {}): Promise<void> {
-    if (this.#stopping !== undefined) return this.#stopping;
-    const timeoutMs = options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
-    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
-      return Promise.reject(InvalidArgumentError.for('timeoutMs', 'must be a finite number >= 0'));
-    }
-    this.#stopping = this.#stop(timeoutMs);
-    return this.#stopping;
+  stop(options?: StopOptions): Promise<void> {
+    return this.#lifecycle.stop(options);
   }
 
   /** Ready while running and settling messages (or idle with nothing in flight). */
   health(): ComponentHealth {
-    switch (this.#state) {
-      case 'idle':
-        return { ready: false, detail: 'not started' };
-      case 'starting':
-        return { ready: false, detail: 'starting' };
-      case 'stopping':
-        return { ready: false, detail: 'stopping' };
-      case 'stopped':
-        return { ready: false, detail: this.#fatal === undefined ? 'stopped' : 'failed' };
-      case 'running':
-        break;
-    }
+    return this.#lifecycle.health(() => this.#runningHealth());
+  }
+
+  #runningHealth(): ComponentHealth {
     const now = performance.now();
     const detail = `${this.inFlightCount} messages (${this.inFlightBytes} bytes) in flight`;
     if (this.#releasedCount !== this.#seenReleased || this.inFlightCount === 0) {
@@ -116,7 +102,7 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
 
   /** True once `stop()` was called (or the service died): intake must end. */
   protected get stopping(): boolean {
-    return this.#state !== 'running';
+    return this.#lifecycle.stopRequested;
   }
 
   /**
@@ -150,27 +136,14 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
 
   /** Ends the service with a fatal error: it stops (draining as usual) and `done` rejects. */
   protected die(error: unknown): void {
-    if (this.#fatal === undefined) {
-      this.#fatal = { error };
-      this.logger.error({ error: String(error) }, 'fatal error: stopping');
+    if (this.#lifecycle.failure === undefined) {
+      this.logger.error({ err: error }, 'fatal error: stopping');
     }
-    this.stop().catch(noop);
+    void this.#lifecycle.fail(error);
   }
 
   async #start(): Promise<void> {
-    if (this.#state !== 'idle') {
-      throw new TributaryError('CLOSED', 'the service was stopped before it started');
-    }
-    this.#state = 'starting';
-    try {
-      await this.options.consumer.start();
-    } catch (error) {
-      this.#fatal = { error };
-      this.#state = 'stopped';
-      this.#done.reject(error);
-      throw error;
-    }
-    this.#state = 'running';
+    await this.options.consumer.start();
     this.#lastProgressAt = performance.now();
     this.onStarted();
     this.#intake().then(
@@ -182,8 +155,8 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
       (error: unknown) => {
         this.#endIntake();
         // A consumer may reject a pending next() when it is stopped: only fatal while running.
-        if (this.#state === 'running') this.die(error);
-        else this.logger.debug({ error: String(error) }, 'consumer iterator ended with an error');
+        if (!this.stopping) this.die(error);
+        else this.logger.debug({ err: error }, 'consumer iterator ended with an error');
       },
     );
   }
@@ -237,7 +210,7 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
         if (observed) settler.inFlight(this.inFlightCount, this.inFlightBytes);
         const wait = this.accept(message, receivedAt);
         if (wait !== undefined) await wait;
-        if (this.#state !== 'running') return;
+        if (this.stopping) return;
       }
     } catch (error) {
       if (open) {
@@ -263,14 +236,6 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
   }
 
   async #stop(timeoutMs: number): Promise<void> {
-    if (this.#state === 'starting') await this.#starting?.catch(noop);
-    if (this.#state === 'idle') {
-      this.#state = 'stopped';
-      this.#done.resolve();
-      return;
-    }
-    if (this.#state === 'stopped') return; // start failed; `done` already rejected
-    this.#state = 'stopping';
     const consumerStopped = this.#stopConsumer(timeoutMs);
     const drain: Deferred<void> = deferred();
     this.#drain = drain;
@@ -279,14 +244,7 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
     if (this.#parked) this.#endIntake();
     if (this.#intakeEnded && this.inFlightCount === 0) drain.resolve();
 
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => {
-        resolve(false);
-      }, timeoutMs);
-    });
-    const drained = await Promise.race([drain.promise.then(() => true), deadline]);
-    clearTimeout(timer);
+    const drained = (await within(drain.promise, timeoutMs)).kind === 'ok';
     if (drained) {
       await consumerStopped;
     } else {
@@ -298,16 +256,13 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
       const nacked = this.forceSettle();
       this.logger.warn({ timeoutMs, nacked }, 'stop deadline passed: nacked unsettled messages');
     }
-    this.#state = 'stopped';
-    if (this.#fatal === undefined) this.#done.resolve();
-    else this.#done.reject(this.#fatal.error);
   }
 
   async #stopConsumer(timeoutMs: number): Promise<void> {
     try {
       await this.options.consumer.stop({ timeoutMs });
     } catch (error) {
-      this.logger.warn({ error: String(error) }, 'consumer stop failed');
+      this.logger.warn({ err: error }, 'consumer stop failed');
     }
   }
 }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DeadLetterSink } from '../dead-letter.js';
 import { InvalidArgumentError, TributaryError } from '../errors.js';
-import { deferred, type Deferred } from '../internal/deferred.js';
+import { deferred, type Deferred } from '../kernel/deferred.js';
 import type { Logger } from '../logger.js';
 import type { Message } from '../message.js';
 import type { PipelineEvent } from '../observer.js';
@@ -549,7 +549,7 @@ describe('StreamingService: stop', () => {
     blocking.calls[0]!.gate.resolve(undefined);
     await expect(service.done).rejects.toBe(boom);
     expect(m.outcome).toBe('acked');
-    expect(service.health()).toEqual({ ready: false, detail: 'failed' });
+    expect(service.health()).toEqual({ ready: false, detail: 'failed: subscription deleted' });
   });
 
   it('start rejects, and done rejects, when the consumer cannot start', async () => {

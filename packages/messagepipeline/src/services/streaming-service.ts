@@ -1,14 +1,13 @@
 import { InvalidArgumentError, toTributaryError, type TributaryError } from '../errors.js';
-import { deferred, type Deferred } from '../internal/deferred.js';
+import { deferred, type Deferred } from '../kernel/deferred.js';
 import { isPromise } from '../internal/is-promise.js';
-import { sleep } from '../internal/sleep.js';
 import type { HealthReporter, Service } from '../lifecycle.js';
 import type { Message } from '../message.js';
 import type { StreamProcessor } from '../processor.js';
-import { backoffDelayMs } from '../retry.js';
+import { retryAfter } from '../retry.js';
 import type { TransformResult } from '../transformer.js';
+import { requireInteger } from '../kernel/validate.js';
 import {
-  requireInteger,
   resolvePipelineOptions,
   type PipelineServiceOptions,
   type ResolvedPipelineOptions,
@@ -325,29 +324,36 @@ class StreamingServiceImpl<T> extends PipelineService<T> implements StreamingSer
   ): Promise<void> {
     const settler = this.settler;
     const signal = this.signal;
-    const policy = this.options.retry;
-    let error: TributaryError = toTributaryError(thrown);
     let result = transformed;
-    for (let attempt = 1; ; attempt++) {
-      if (!error.retriable || attempt >= policy.maxAttempts || signal.aborted) break;
-      settler.retried(message, attempt, error);
-      await sleep(backoffDelayMs(policy, attempt), signal);
-      if (this.aborted || message.outcome !== undefined) break;
-      try {
-        if (result === undefined) {
-          const pending = this.options.transformer(message, signal);
-          result = isPromise(pending) ? await pending : pending;
-        }
-        if (result.kind === 'skip') {
-          settler.skip(message, result.reason, receivedAt);
-        } else {
-          await this.#process({ message, payload: result.value }, signal);
-          settler.ack(message, receivedAt);
-        }
-        return;
-      } catch (again) {
-        error = toTributaryError(again);
-      }
+    let error: TributaryError;
+    try {
+      // Re-runs only the step that failed: the transform until it succeeds, then the processor.
+      await retryAfter(
+        toTributaryError(thrown),
+        async () => {
+          if (result === undefined) {
+            const pending = this.options.transformer(message, signal);
+            result = isPromise(pending) ? await pending : pending;
+          }
+          if (result.kind === 'skip') {
+            settler.skip(message, result.reason, receivedAt);
+          } else {
+            await this.#process({ message, payload: result.value }, signal);
+            settler.ack(message, receivedAt);
+          }
+        },
+        this.options.retry,
+        {
+          signal,
+          onRetry: (attempt, failure) => {
+            settler.retried(message, attempt, failure);
+          },
+          abandon: () => message.outcome !== undefined,
+        },
+      );
+      return;
+    } catch (failure) {
+      error = toTributaryError(failure);
     }
     if (message.outcome !== undefined) return; // settled at the deadline
     const publishing = settler.fail(message, error, receivedAt, signal.aborted);

@@ -3,7 +3,8 @@
  * messages. On stop it settles them one by one (`drain`) or never returns (`hang`). Run with
  * `node --conditions=@tributary/source --import tsx fake-app.ts`.
  */
-import { deferred, type Service, type StopOptions } from '@tributary/messagepipeline';
+import type { Service, StopOptions } from '@tributary/messagepipeline';
+import { deferred } from '@tributary/messagepipeline/kernel';
 import * as z from 'zod';
 import { configField, loadConfigOrExit, standardConfigShape } from '../config.js';
 import { createLogger } from '../logger.js';

@@ -1,10 +1,5 @@
-import {
-  deferred,
-  once,
-  type ComponentHealth,
-  type Service,
-  type StopOptions,
-} from '@tributary/messagepipeline';
+import type { ComponentHealth, Service, StopOptions } from '@tributary/messagepipeline';
+import { deferred } from '@tributary/messagepipeline/kernel';
 
 /** A service whose behaviour a test controls, recording what happened into a shared journal. */
 export interface FakeService extends Service {
@@ -31,12 +26,14 @@ export function createFakeService(
   const done = deferred<undefined>();
   done.promise.catch(() => undefined);
   const stopCalls: (StopOptions | undefined)[] = [];
-  const stopOnce = once(async () => {
-    journal.push(`stop ${name}`);
-    await behaviour.stop?.(stopCalls[0]);
-    journal.push(`stopped ${name}`);
-    done.resolve(undefined);
-  });
+  let stopping: Promise<void> | undefined;
+  const stopOnce = (): Promise<void> =>
+    (stopping ??= (async () => {
+      journal.push(`stop ${name}`);
+      await behaviour.stop?.(stopCalls[0]);
+      journal.push(`stopped ${name}`);
+      done.resolve(undefined);
+    })());
   const service = {
     async start() {
       journal.push(`start ${name}`);

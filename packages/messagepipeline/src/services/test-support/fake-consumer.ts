@@ -1,4 +1,4 @@
-import { deferred, type Deferred } from '../../internal/deferred.js';
+import { deferred, type Deferred } from '../../kernel/deferred.js';
 import type { StopOptions } from '../../lifecycle.js';
 import { createMessage, type Message, type Outcome } from '../../message.js';
 import type { MessageConsumer } from '../../ports.js';

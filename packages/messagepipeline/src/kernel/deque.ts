@@ -1,6 +1,7 @@
 /**
- * A growable ring buffer with O(1) push, unshift and shift at either end. Arrays' `shift()` is
- * O(n) once they leave V8's fast path, and the broker's queues can hold a whole backlog.
+ * The one FIFO of the project: a growable ring buffer with O(1) push, unshift and shift at
+ * either end. Arrays' `shift()` is O(n) once they leave V8's fast path, and queues here can hold
+ * a whole backlog (the broker's, a consumer's buffer, waiters for flow-control credit).
  */
 export class Deque<T> {
   #items: (T | undefined)[];
@@ -44,6 +45,30 @@ export class Deque<T> {
 
   peek(): T | undefined {
     return this.#length === 0 ? undefined : this.#items[this.#head];
+  }
+
+  /** The item at `index` from the front, or `undefined` past the end. */
+  at(index: number): T | undefined {
+    if (index < 0 || index >= this.#length) return undefined;
+    return this.#items[(this.#head + index) & this.#mask];
+  }
+
+  /** Removes every item, returning them first to last. */
+  drain(): T[] {
+    const items = this.toArray();
+    this.#items = new Array<T | undefined>(this.#items.length);
+    this.#head = 0;
+    this.#length = 0;
+    return items;
+  }
+
+  /** Removes and returns the items matching `predicate`, keeping the order of the rest. */
+  remove(predicate: (item: T) => boolean): T[] {
+    const removed: T[] = [];
+    const kept: T[] = [];
+    for (const item of this.drain()) (predicate(item) ? removed : kept).push(item);
+    for (const item of kept) this.push(item);
+    return removed;
   }
 
   /** A copy of the items, first to last. */
