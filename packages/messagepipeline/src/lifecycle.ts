@@ -2,7 +2,7 @@
 export interface StopOptions {
   /**
    * How long to drain (finish in-flight work, flush batches) before giving up and nacking what
-   * is left. @defaultValue the component's own default, 8_000 for services
+   * is left. @defaultValue the component's own default, the kernel's `DEFAULT_STOP_TIMEOUT_MS` (8_000)
    */
   readonly timeoutMs?: number | undefined;
 }
@@ -26,10 +26,4 @@ export interface ComponentHealth {
 /** Something that can say whether it is ready (connected and making progress). */
 export interface HealthReporter {
   health(): ComponentHealth;
-}
-
-/** Runs `fn` at most once; every caller gets the same promise. */
-export function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () => (pending ??= fn());
 }

@@ -1,8 +1,4 @@
-import {
-  type HealthReporter,
-  type Logger,
-  type Service,
-} from '@tributary/messagepipeline';
+import { type HealthReporter, type Logger, type Service } from '@tributary/messagepipeline';
 import {
   DEFAULT_STOP_TIMEOUT_MS,
   deferred,

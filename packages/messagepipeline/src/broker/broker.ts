@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError, TributaryError } from '../errors.js';
+import { TributaryError } from '../errors.js';
+import { requireInteger, requireName, requireNumber } from '../kernel/validate.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import type { MessageConsumer, MessageProducer } from '../ports.js';
 import { InMemoryConsumer } from './consumer.js';
-import { checkName, DEFAULT_CLIENT_OPTIONS, resolveSubscriptionOptions } from './options.js';
+import { DEFAULT_CLIENT_OPTIONS, resolveSubscriptionOptions } from './options.js';
 import type {
   CreateSubscriptionOptions,
   InMemoryBrokerOptions,
@@ -74,7 +75,7 @@ class InMemoryBrokerImpl implements InMemoryBroker {
 
   createTopic(name: string): void {
     this.#checkOpen();
-    checkName('topic', name);
+    requireName('topic', name);
     if (this.#topics.has(name)) {
       throw TributaryError.permanent('ALREADY_EXISTS', `topic '${name}' already exists`);
     }
@@ -83,7 +84,7 @@ class InMemoryBrokerImpl implements InMemoryBroker {
 
   createSubscription(name: string, options: CreateSubscriptionOptions): void {
     this.#checkOpen();
-    checkName('subscription', name);
+    requireName('subscription', name);
     if (this.#subscriptions.has(name)) {
       throw TributaryError.permanent('ALREADY_EXISTS', `subscription '${name}' already exists`);
     }
@@ -113,9 +114,7 @@ class InMemoryBrokerImpl implements InMemoryBroker {
     this.#checkOpen();
     const target = this.#topic(topic);
     const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_CLIENT_OPTIONS.stopTimeoutMs;
-    if (!Number.isInteger(stopTimeoutMs) || stopTimeoutMs < 0) {
-      throw InvalidArgumentError.for('stopTimeoutMs', 'must be an integer >= 0');
-    }
+    requireNumber('stopTimeoutMs', stopTimeoutMs, 0);
     const producer = new InMemoryProducer(target, options.name ?? topic, stopTimeoutMs);
     this.#producers.add(producer);
     void producer.done.then(() => this.#producers.delete(producer));
@@ -126,9 +125,7 @@ class InMemoryBrokerImpl implements InMemoryBroker {
     this.#checkOpen();
     const source = this.#subscription(subscription);
     const maxPrefetch = options.maxPrefetchMessages ?? DEFAULT_CLIENT_OPTIONS.maxPrefetchMessages;
-    if (!Number.isInteger(maxPrefetch) || maxPrefetch < 1) {
-      throw InvalidArgumentError.for('maxPrefetchMessages', 'must be an integer >= 1');
-    }
+    requireInteger('maxPrefetchMessages', maxPrefetch);
     const consumer = new InMemoryConsumer(source, options.name ?? subscription, maxPrefetch);
     this.#consumers.add(consumer);
     void consumer.done.then(() => this.#consumers.delete(consumer));

@@ -3,7 +3,8 @@ import type { Message } from '../message.js';
 import type { PollingConsumer } from '../ports.js';
 import type { Entry } from './entry.js';
 import type { Subscription, Waiter } from './subscription.js';
-import { deferred } from '../kernel/deferred.js';
+import { Lifecycle } from '../kernel/lifecycle.js';
+import type { StopOptions } from '../lifecycle.js';
 
 const DONE: IteratorResult<Message> = Object.freeze({ done: true, value: undefined });
 
@@ -26,11 +27,12 @@ export class InMemoryConsumer implements PollingConsumer, AsyncIterator<Message>
   readonly #maxPrefetch: number;
   /** Prefetched entries, `#index` up to `#end`; allocated once, at full size. */
   readonly #buffer: (Entry | undefined)[];
-  readonly #done = deferred<undefined>();
+  readonly #lifecycle: Lifecycle;
   #index = 0;
   #end = 0;
   #waiting: ((result: IteratorResult<Message>) => void)[] = [];
   #registered = false;
+  /** Set by the stop hook; read on every `next()`, so a field rather than a getter chain. */
   #stopped = false;
   #sinceWait = 0;
 
@@ -39,15 +41,21 @@ export class InMemoryConsumer implements PollingConsumer, AsyncIterator<Message>
     this.name = name;
     this.#maxPrefetch = maxPrefetchMessages;
     this.#buffer = new Array<Entry | undefined>(maxPrefetchMessages).fill(undefined);
+    this.#lifecycle = new Lifecycle(`consumer '${name}'`, {
+      stop: () => {
+        this.#returnPrefetched();
+      },
+      stopUnstarted: true,
+    });
   }
 
   get done(): Promise<void> {
-    return this.#done.promise;
+    return this.#lifecycle.done;
   }
 
   /** Nothing to connect; iteration may begin before or after it. */
   start(): Promise<void> {
-    return Promise.resolve();
+    return this.#lifecycle.start();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Message> {
@@ -116,8 +124,11 @@ export class InMemoryConsumer implements PollingConsumer, AsyncIterator<Message>
   }
 
   /** Idempotent. Ends the iteration and returns prefetched messages to the backlog. */
-  stop(): Promise<void> {
-    if (this.#stopped) return this.#done.promise;
+  stop(options?: StopOptions): Promise<void> {
+    return this.#lifecycle.stop(options);
+  }
+
+  #returnPrefetched(): void {
     this.#stopped = true;
     const prefetched: Entry[] = [];
     for (let i = this.#index; i < this.#end; i++) {
@@ -130,8 +141,6 @@ export class InMemoryConsumer implements PollingConsumer, AsyncIterator<Message>
     const waiting = this.#waiting;
     this.#waiting = [];
     for (const resolve of waiting) resolve(DONE);
-    this.#done.resolve(undefined);
-    return this.#done.promise;
   }
 
   #take(): Entry | undefined {

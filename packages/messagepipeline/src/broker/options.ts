@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
+import { DEFAULT_STOP_TIMEOUT_MS } from '../kernel/lifecycle.js';
+import { requireInteger } from '../kernel/validate.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -108,7 +110,7 @@ export const DEFAULT_SUBSCRIPTION_OPTIONS = Object.freeze({
 /** The consumer and producer defaults. */
 export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
   maxPrefetchMessages: 32,
-  stopTimeoutMs: 8_000,
+  stopTimeoutMs: DEFAULT_STOP_TIMEOUT_MS,
 }) satisfies Required<Omit<InMemoryConsumerOptions & InMemoryProducerOptions, 'name'>>;
 
 const OVERFLOW_STRATEGIES: readonly string[] = ['block', 'reject'] satisfies OverflowStrategy[];
@@ -125,13 +127,6 @@ export interface ResolvedSubscriptionOptions {
   readonly maxDeliveryAttempts: number;
 }
 
-function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw InvalidArgumentError.for(name, `must be an integer in [1, ${max}], got ${String(value)}`);
-  }
-  return value;
-}
-
 /**
  * Applies defaults (per-subscription over broker-wide over built-in) and validates.
  * @throws {@link InvalidArgumentError} naming the first bad option
@@ -141,7 +136,7 @@ export function resolveSubscriptionOptions(
   defaults: SubscriptionOptions = {},
 ): ResolvedSubscriptionOptions {
   const D = DEFAULT_SUBSCRIPTION_OPTIONS;
-  const ackDeadlineMs = positiveInteger(
+  const ackDeadlineMs = requireInteger(
     'ackDeadlineMs',
     options.ackDeadlineMs ?? defaults.ackDeadlineMs ?? D.ackDeadlineMs,
   );
@@ -151,17 +146,17 @@ export function resolveSubscriptionOptions(
   }
   return {
     ackDeadlineMs,
-    deadlineSweepIntervalMs: positiveInteger(
+    deadlineSweepIntervalMs: requireInteger(
       'deadlineSweepIntervalMs',
       options.deadlineSweepIntervalMs ??
         defaults.deadlineSweepIntervalMs ??
         Math.min(1_000, Math.max(10, Math.ceil(ackDeadlineMs / 10))),
     ),
-    maxBacklogMessages: positiveInteger(
+    maxBacklogMessages: requireInteger(
       'maxBacklogMessages',
       options.maxBacklogMessages ?? defaults.maxBacklogMessages ?? D.maxBacklogMessages,
     ),
-    maxBacklogBytes: positiveInteger(
+    maxBacklogBytes: requireInteger(
       'maxBacklogBytes',
       options.maxBacklogBytes ?? defaults.maxBacklogBytes ?? D.maxBacklogBytes,
     ),
@@ -169,18 +164,11 @@ export function resolveSubscriptionOptions(
     enableMessageOrdering:
       options.enableMessageOrdering ?? defaults.enableMessageOrdering ?? D.enableMessageOrdering,
     deadLetterTopic: options.deadLetterTopic ?? defaults.deadLetterTopic,
-    maxDeliveryAttempts: positiveInteger(
+    maxDeliveryAttempts: requireInteger(
       'maxDeliveryAttempts',
       options.maxDeliveryAttempts ?? defaults.maxDeliveryAttempts ?? D.maxDeliveryAttempts,
+      1,
       100,
     ),
   };
-}
-
-/** Validates a topic or subscription name: non-empty, at most 255 characters. */
-export function checkName(kind: string, name: string): string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 255) {
-    throw InvalidArgumentError.for(kind, 'must be a non-empty string of at most 255 characters');
-  }
-  return name;
 }

@@ -1,6 +1,7 @@
 import { TributaryError } from '../errors.js';
-import { deferred } from '../kernel/deferred.js';
-import type { Deferred } from '../kernel/deferred.js';
+import { within } from '../kernel/deadline.js';
+import { deferred, type Deferred } from '../kernel/deferred.js';
+import { Lifecycle } from '../kernel/lifecycle.js';
 import type { StopOptions } from '../lifecycle.js';
 import type { MessageProducer, OutgoingMessage, PublishOptions } from '../ports.js';
 import type { PublishOwner, Topic } from './topic.js';
@@ -13,28 +14,31 @@ import type { PublishOwner, Topic } from './topic.js';
 export class InMemoryProducer implements MessageProducer, PublishOwner {
   readonly name: string;
   readonly #topic: Topic;
-  readonly #stopTimeoutMs: number;
-  readonly #done = deferred<undefined>();
+  readonly #lifecycle: Lifecycle;
   #blocked = 0;
   #flushed: Deferred<undefined> | undefined;
-  #stopping: Promise<void> | undefined;
 
   constructor(topic: Topic, name: string, stopTimeoutMs: number) {
     this.#topic = topic;
     this.name = name;
-    this.#stopTimeoutMs = stopTimeoutMs;
+    this.#lifecycle = new Lifecycle(
+      `producer '${name}'`,
+      { stop: (timeoutMs) => this.#stop(timeoutMs), stopUnstarted: true },
+      stopTimeoutMs,
+    );
   }
 
   get done(): Promise<void> {
-    return this.#done.promise;
+    return this.#lifecycle.done;
   }
 
+  /** Nothing to connect; publishing works before it too. */
   start(): Promise<void> {
-    return Promise.resolve();
+    return this.#lifecycle.start();
   }
 
   publish(message: OutgoingMessage, options?: PublishOptions): Promise<string> {
-    if (this.#stopping !== undefined) {
+    if (this.#lifecycle.stopRequested) {
       return Promise.reject(
         TributaryError.transient('CLOSED', `producer '${this.name}' is stopped`),
       );
@@ -52,7 +56,7 @@ export class InMemoryProducer implements MessageProducer, PublishOwner {
    * what is still blocked with a retriable `CLOSED` error (those messages were not published).
    */
   stop(options?: StopOptions): Promise<void> {
-    return (this.#stopping ??= this.#stop(options?.timeoutMs ?? this.#stopTimeoutMs));
+    return this.#lifecycle.stop(options);
   }
 
   /** @internal */
@@ -75,21 +79,12 @@ export class InMemoryProducer implements MessageProducer, PublishOwner {
   }
 
   async #stop(timeoutMs: number): Promise<void> {
-    if (this.#blocked > 0 && timeoutMs > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-        timer.unref();
-      });
-      await Promise.race([this.flush(), timeout]);
-      clearTimeout(timer);
-    }
+    if (this.#blocked > 0 && timeoutMs > 0) await within(this.flush(), timeoutMs);
     if (this.#blocked > 0) {
       this.#topic.cancelBlocked(
         this,
         TributaryError.transient('CLOSED', `producer '${this.name}' stopped before room was free`),
       );
     }
-    this.#done.resolve(undefined);
   }
 }

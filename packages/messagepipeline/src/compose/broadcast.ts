@@ -1,6 +1,7 @@
 import { createMessage, type Message } from '../message.js';
 import { deferred } from '../kernel/deferred.js';
-import { Channel, checkCount, iteratorOf, releaseIterator, type Streamable } from './channel.js';
+import { Channel, iteratorOf, releaseIterator, type Streamable } from './channel.js';
+import { requireInteger } from '../kernel/validate.js';
 
 /**
  * A terminal stage: consumes a stream and resolves (with a result, such as counts) when the
@@ -48,7 +49,7 @@ export async function broadcast<T, const S extends readonly Sink<T, unknown>[]>(
   sinks: S,
   options: BroadcastOptions<T> = {},
 ): Promise<SinkResults<S>> {
-  const bufferSize = checkCount('bufferSize', options.bufferSize ?? 16);
+  const bufferSize = requireInteger('bufferSize', options.bufferSize ?? 16);
   const fork = options.fork;
   const channels = sinks.map(() => new Channel<T>(bufferSize, options.onDiscard));
   let failure: { readonly error: unknown } | undefined;

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '../errors.js';
 import { deferred, type Deferred } from '../kernel/deferred.js';
+import { Deque } from '../kernel/deque.js';
 
 /**
  * A bounded, multi-producer, single-consumer queue: the one buffer every composition stage uses.
@@ -13,12 +13,12 @@ import { deferred, type Deferred } from '../kernel/deferred.js';
 export class Channel<T> {
   readonly #capacity: number;
   readonly #onDiscard: ((item: T) => void) | undefined;
-  readonly #buffer: T[] = [];
+  readonly #buffer = new Deque<T>();
   #state: 'open' | 'closed' | 'failed' | 'cancelled' = 'open';
   #error: unknown;
   #reader: Deferred<undefined> | undefined;
   /** Blocked senders, woken one per freed slot (first come, first served). */
-  readonly #senders: Deferred<undefined>[] = [];
+  readonly #senders = new Deque<Deferred<undefined>>();
 
   constructor(capacity: number, onDiscard?: (item: T) => void) {
     this.#capacity = capacity;
@@ -85,7 +85,7 @@ export class Channel<T> {
   cancel(): void {
     if (this.#state === 'cancelled') return;
     this.#state = 'cancelled';
-    const dropped = this.#buffer.splice(0);
+    const dropped = this.#buffer.drain();
     if (this.#onDiscard !== undefined) for (const item of dropped) this.#onDiscard(item);
     this.#wakeAll();
   }
@@ -127,16 +127,8 @@ export class Channel<T> {
     const reader = this.#reader;
     this.#reader = undefined;
     reader?.resolve(undefined);
-    for (const sender of this.#senders.splice(0)) sender.resolve(undefined);
+    for (const sender of this.#senders.drain()) sender.resolve(undefined);
   }
-}
-
-/** Validates a buffer or concurrency option: an integer of at least `min`. */
-export function checkCount(option: string, value: number, min = 1): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw InvalidArgumentError.for(option, `must be an integer >= ${min}, got ${value}`);
-  }
-  return value;
 }
 
 /**

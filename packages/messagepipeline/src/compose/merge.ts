@@ -1,4 +1,5 @@
-import { Channel, checkCount, iteratorOf, releaseIterator, type Streamable } from './channel.js';
+import { Channel, iteratorOf, releaseIterator, type Streamable } from './channel.js';
+import { requireInteger } from '../kernel/validate.js';
 
 /** Options for {@link merge}. */
 export interface MergeOptions<T> {
@@ -28,7 +29,7 @@ export function merge<T>(
   sources: readonly Streamable<T>[],
   options: MergeOptions<T> = {},
 ): AsyncIterable<T> {
-  const bufferSize = checkCount('bufferSize', options.bufferSize ?? 16);
+  const bufferSize = requireInteger('bufferSize', options.bufferSize ?? 16);
   const onDiscard = options.onDiscard;
   return {
     [Symbol.asyncIterator]() {

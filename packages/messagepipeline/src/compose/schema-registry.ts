@@ -2,6 +2,7 @@ import type { DeadLetterSink } from '../dead-letter.js';
 import { InvalidArgumentError, TributaryError, toTributaryError } from '../errors.js';
 import type { Message } from '../message.js';
 import type { Streamable } from './channel.js';
+import { requireInteger } from '../kernel/validate.js';
 
 /** One problem a validator found (the Standard Schema issue shape). */
 export interface ValidationIssue {
@@ -95,9 +96,7 @@ class Registry<M extends SchemaMatch = never> implements SchemaRegistry<M> {
     if (this.#versionAttribute === '') {
       throw InvalidArgumentError.for('versionAttribute', 'is empty');
     }
-    if (!Number.isInteger(this.#maxIssues) || this.#maxIssues < 1) {
-      throw InvalidArgumentError.for('maxIssuesReported', 'must be an integer >= 1');
-    }
+    requireInteger('maxIssuesReported', this.#maxIssues);
   }
 
   register<const S extends string, const V extends string, O>(

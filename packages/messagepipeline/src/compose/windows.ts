@@ -1,5 +1,6 @@
 import { InvalidArgumentError, TributaryError } from '../errors.js';
-import { checkCount, type Streamable } from './channel.js';
+import type { Streamable } from './channel.js';
+import { requireInteger } from '../kernel/validate.js';
 
 /** One closed window of one key. */
 export interface WindowResult<K, A> {
@@ -102,14 +103,14 @@ function windows<T, K, A>(
   options: SlidingWindowOptions<T, K, A>,
 ): AsyncIterable<WindowResult<K, A>> {
   const { sizeMs, slideMs, key, timestampMs, initial, reduce, release, onDiscard } = options;
-  checkCount('sizeMs', sizeMs);
-  checkCount('slideMs', slideMs);
+  requireInteger('sizeMs', sizeMs);
+  requireInteger('slideMs', slideMs);
   if (slideMs > sizeMs) throw InvalidArgumentError.for('slideMs', `must be <= sizeMs (${sizeMs})`);
   const latenessMs = options.allowedLatenessMs ?? 0;
   if (!Number.isFinite(latenessMs) || latenessMs < 0) {
     throw InvalidArgumentError.for('allowedLatenessMs', 'must be a finite number >= 0');
   }
-  const maxOpenGroups = checkCount('maxOpenGroups', options.maxOpenGroups ?? 10_000);
+  const maxOpenGroups = requireInteger('maxOpenGroups', options.maxOpenGroups ?? 10_000);
   const onLate =
     options.onLate ??
     ((item: T): void => {

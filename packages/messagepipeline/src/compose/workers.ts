@@ -1,4 +1,5 @@
-import { Channel, checkCount, iteratorOf, releaseIterator, type Streamable } from './channel.js';
+import { Channel, iteratorOf, releaseIterator, type Streamable } from './channel.js';
+import { requireInteger } from '../kernel/validate.js';
 
 /** Options for {@link mapConcurrent}. */
 export interface MapConcurrentOptions<R> {
@@ -39,8 +40,8 @@ export function mapConcurrent<T, R>(
   fn: (item: T, signal: AbortSignal) => R | Promise<R>,
   options: MapConcurrentOptions<R> = {},
 ): AsyncIterable<R> {
-  const concurrency = checkCount('concurrency', options.concurrency ?? 1);
-  const bufferSize = checkCount('bufferSize', options.bufferSize ?? concurrency);
+  const concurrency = requireInteger('concurrency', options.concurrency ?? 1);
+  const bufferSize = requireInteger('bufferSize', options.bufferSize ?? concurrency);
   const onDiscard = options.onDiscard;
   if (options.ordered === true) return ordered(source, fn, concurrency, onDiscard);
   return {

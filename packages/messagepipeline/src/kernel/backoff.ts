@@ -48,7 +48,10 @@ export function resolveBackoff(
     throw InvalidArgumentError.for(`${name}.initialDelayMs`, 'must be a finite number >= 0');
   }
   if (!Number.isFinite(policy.maxDelayMs) || policy.maxDelayMs < policy.initialDelayMs) {
-    throw InvalidArgumentError.for(`${name}.maxDelayMs`, 'must be a finite number >= initialDelayMs');
+    throw InvalidArgumentError.for(
+      `${name}.maxDelayMs`,
+      'must be a finite number >= initialDelayMs',
+    );
   }
   if (!Number.isFinite(policy.multiplier) || policy.multiplier < 1) {
     throw InvalidArgumentError.for(`${name}.multiplier`, 'must be a finite number >= 1');

@@ -17,6 +17,11 @@ export interface LifecycleHooks {
    * `done` reject with it.
    */
   readonly stop?: ((timeoutMs: number) => Promise<void> | void) | undefined;
+  /**
+   * Run the stop hook even when `start()` was never called, for components that work without
+   * being started (the in-memory consumer can be iterated at once). @defaultValue false
+   */
+  readonly stopUnstarted?: boolean | undefined;
 }
 
 const noop = (): void => undefined;
@@ -132,7 +137,7 @@ export class Lifecycle {
   }
 
   async #stop(timeoutMs: number): Promise<void> {
-    if (this.#state === 'new') {
+    if (this.#state === 'new' && this.#hooks.stopUnstarted !== true) {
       this.#state = 'stopped';
       this.#settleDone();
       return;

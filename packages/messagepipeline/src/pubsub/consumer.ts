@@ -6,8 +6,12 @@ import type {
   Subscription,
 } from '@google-cloud/pubsub';
 import { InvalidArgumentError, TributaryError } from '../errors.js';
+import { backoffDelayMs, type BackoffPolicy } from '../kernel/backoff.js';
+import { within } from '../kernel/deadline.js';
+import { Deque } from '../kernel/deque.js';
+import { DEFAULT_STOP_TIMEOUT_MS, Lifecycle } from '../kernel/lifecycle.js';
+import { requireInteger, requireNumber } from '../kernel/validate.js';
 import type { ComponentHealth, HealthReporter, StopOptions } from '../lifecycle.js';
-import { once } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { createMessage } from '../message.js';
@@ -16,7 +20,7 @@ import type { MessageConsumer } from '../ports.js';
 import { deferred } from '../kernel/deferred.js';
 import type { Deferred } from '../kernel/deferred.js';
 import { classifyPubSubError } from './classify-error.js';
-import { positiveInteger, resolveName } from './validate.js';
+import { resolveName } from './validate.js';
 
 /** Options for {@link createPubSubConsumer}. Give `pubsub` and `subscriptionName`, or `subscription`. */
 export interface PubSubConsumerOptions {
@@ -91,7 +95,7 @@ export const DEFAULT_PUBSUB_CONSUMER_OPTIONS = Object.freeze({
   stallTimeoutMs: 60_000,
   ackBatchMaxMilliseconds: 10,
   checkExistence: true,
-  stopTimeoutMs: 8_000,
+  stopTimeoutMs: DEFAULT_STOP_TIMEOUT_MS,
 });
 
 /** Counters and gauges of a {@link PubSubConsumer}. */
@@ -126,8 +130,13 @@ export interface PubSubConsumer extends MessageConsumer, HealthReporter, AsyncDi
   stats(): PubSubConsumerStats;
 }
 
-const RESTART_BACKOFF_MIN_MS = 500;
-const RESTART_BACKOFF_MAX_MS = 30_000;
+/** Reopening a failed stream: 0.5 s doubling to 30 s, never a near-zero wait. */
+const RESTART_BACKOFF: BackoffPolicy = Object.freeze({
+  initialDelayMs: 500,
+  maxDelayMs: 30_000,
+  multiplier: 2,
+  jitter: 'equal',
+});
 const CLOSE_RESERVE_MS = 1_000;
 const MIN_CLOSE_MS = 250;
 
@@ -155,51 +164,6 @@ interface Entry {
   settled: boolean;
 }
 
-/** A FIFO queue without the O(n) `Array.shift`. */
-class Fifo<T> {
-  #items: (T | undefined)[] = [];
-  #head = 0;
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  peek(): T | undefined {
-    return this.#items[this.#head];
-  }
-
-  shift(): T | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head];
-    this.#items[this.#head] = undefined;
-    this.#head += 1;
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-
-  /** Removes and returns the items matching `predicate`, keeping the order of the rest. */
-  remove(predicate: (item: T) => boolean): T[] {
-    const removed: T[] = [];
-    const kept: T[] = [];
-    for (let i = this.#head; i < this.#items.length; i++) {
-      const item = this.#items[i] as T;
-      (predicate(item) ? removed : kept).push(item);
-    }
-    this.#items = kept;
-    this.#head = 0;
-    return removed;
-  }
-}
-
-type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
-
 class PubSubSubscriptionConsumer implements PubSubConsumer {
   readonly name: string;
   readonly subscriptionName: string;
@@ -213,17 +177,14 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
   readonly #stallTimeoutMs: number;
   readonly #ackBatchMs: number;
   readonly #checkExistence: boolean;
-  readonly #stopTimeoutMs: number;
   readonly #logger: Logger;
-  readonly #done = deferred<undefined>();
+  readonly #lifecycle: Lifecycle;
 
-  #state: State = 'new';
   /** Thrown once by the iterator after a fatal error. */
   #fatal: TributaryError | undefined;
-  #failure: TributaryError | undefined;
   #lease: Lease | undefined;
   readonly #leases = new Set<Lease>();
-  readonly #buffer = new Fifo<Entry>();
+  readonly #buffer = new Deque<Entry>();
   #bufferedBytes = 0;
   readonly #inFlight = new Set<Entry>();
   #inFlightBytes = 0;
@@ -258,44 +219,44 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
       options.subscriptionName ?? options.subscription?.name,
     );
     const d = DEFAULT_PUBSUB_CONSUMER_OPTIONS;
-    this.#maxMessages = positiveInteger(
+    this.#maxMessages = requireInteger(
       'maxInFlightMessages',
       options.maxInFlightMessages ?? d.maxInFlightMessages,
     );
-    this.#maxBytes = positiveInteger(
+    this.#maxBytes = requireInteger(
       'maxInFlightBytes',
       options.maxInFlightBytes ?? d.maxInFlightBytes,
     );
-    this.#minAckDeadlineSeconds = positiveInteger(
+    // Pub/Sub's ack deadlines: 10 to 600 seconds.
+    this.#minAckDeadlineSeconds = requireInteger(
       'minAckDeadlineSeconds',
       options.minAckDeadlineSeconds ?? d.minAckDeadlineSeconds,
       10,
+      600,
     );
-    this.#maxAckDeadlineSeconds = positiveInteger(
+    this.#maxAckDeadlineSeconds = requireInteger(
       'maxAckDeadlineSeconds',
       options.maxAckDeadlineSeconds ?? d.maxAckDeadlineSeconds,
       this.#minAckDeadlineSeconds,
+      600,
     );
-    if (this.#maxAckDeadlineSeconds > 600) {
-      throw InvalidArgumentError.for('maxAckDeadlineSeconds', 'must be <= 600 (Pub/Sub limit)');
-    }
-    this.#maxExtensionSeconds = positiveInteger(
+    this.#maxExtensionSeconds = requireInteger(
       'maxExtensionSeconds',
       options.maxExtensionSeconds ?? d.maxExtensionSeconds,
     );
-    this.#maxStreams = positiveInteger('maxStreams', options.maxStreams ?? d.maxStreams);
-    this.#stallTimeoutMs = positiveInteger(
+    this.#maxStreams = requireInteger('maxStreams', options.maxStreams ?? d.maxStreams);
+    this.#stallTimeoutMs = requireNumber(
       'stallTimeoutMs',
       options.stallTimeoutMs ?? d.stallTimeoutMs,
       100,
     );
-    this.#ackBatchMs = positiveInteger(
+    this.#ackBatchMs = requireNumber(
       'ackBatchMaxMilliseconds',
       options.ackBatchMaxMilliseconds ?? d.ackBatchMaxMilliseconds,
       0,
     );
     this.#checkExistence = options.checkExistence ?? d.checkExistence;
-    this.#stopTimeoutMs = positiveInteger(
+    const stopTimeoutMs = requireNumber(
       'stopTimeoutMs',
       options.stopTimeoutMs ?? d.stopTimeoutMs,
       0,
@@ -307,33 +268,46 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
       component: 'pubsub-consumer',
       subscription: this.name,
     });
-    this.#done.promise.catch(() => undefined);
+    this.#lifecycle = new Lifecycle(
+      `consumer for '${this.subscriptionName}'`,
+      { start: () => this.#start(), stop: (timeoutMs) => this.#stop(timeoutMs) },
+      stopTimeoutMs,
+    );
   }
 
   get done(): Promise<void> {
-    return this.#done.promise;
+    return this.#lifecycle.done;
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
 
-  readonly start = once(async () => {
-    if (this.#state !== 'new') {
-      throw TributaryError.permanent(
-        'CLOSED',
-        `consumer for '${this.subscriptionName}' is stopped`,
-      );
-    }
-    this.#state = 'starting';
-    try {
-      if (this.#checkExistence) await this.#checkExists();
-    } catch (error) {
-      const classified = classifyPubSubError(error);
-      this.#fail(classified);
-      throw classified;
+  start(): Promise<void> {
+    return this.#lifecycle.start();
+  }
+
+  stop(options?: StopOptions): Promise<void> {
+    return this.#lifecycle.stop(options);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  /** True while messages may be taken in: started (or starting) and not stopping. */
+  get #open(): boolean {
+    return !this.#lifecycle.stopRequested;
+  }
+
+  async #start(): Promise<void> {
+    if (this.#checkExistence) {
+      try {
+        await this.#checkExists();
+      } catch (error) {
+        throw classifyPubSubError(error);
+      }
     }
     // stop() may have run while the check was awaited.
-    if ((this.#state as State) !== 'starting') return;
-    this.#state = 'running';
+    if (this.#lifecycle.stopRequested) return;
     this.#quietSince = Date.now();
     this.#lease = this.#openLease();
     const interval = Math.max(50, Math.min(5_000, Math.floor(this.#stallTimeoutMs / 4)));
@@ -341,7 +315,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
       this.#checkStall();
     }, interval);
     this.#logger.info({ maxInFlightMessages: this.#maxMessages }, 'consuming');
-  });
+  }
 
   async #checkExists(): Promise<void> {
     let exists: boolean;
@@ -366,26 +340,8 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
     }
   }
 
-  stop(options?: StopOptions): Promise<void> {
-    return (this.#stopping ??= this.#stop(options?.timeoutMs ?? this.#stopTimeoutMs));
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.stop();
-  }
-
-  #stopping: Promise<void> | undefined;
-
-  readonly #stop = async (timeoutMs: number): Promise<void> => {
+  async #stop(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    if (this.#state === 'new') {
-      this.#state = 'stopped';
-      this.#wake();
-      this.#done.resolve(undefined);
-      return;
-    }
-    if (this.#state === 'failed' || this.#state === 'stopped') return;
-    this.#state = 'stopping';
     this.#clearTimers();
     // 1. No new messages: what is buffered goes back now; arrivals are nacked (#onMessage).
     this.#nackBuffered();
@@ -395,7 +351,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
     const reserve = Math.min(CLOSE_RESERVE_MS, Math.floor(timeoutMs / 4));
     if (this.#inFlight.size > 0) {
       this.#drained ??= deferred<undefined>();
-      await raceTimeout(this.#drained.promise, deadline - reserve - Date.now());
+      await within(this.#drained.promise, deadline - reserve - Date.now());
     }
     // 3. Out of time: fall back to nacking what is still in flight.
     const unsettled = [...this.#inFlight];
@@ -406,24 +362,19 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
     // 4. Close every subscriber: the client nacks what it still holds and flushes acks.
     const closeMs = Math.max(MIN_CLOSE_MS, deadline - Date.now());
     await Promise.all([...this.#leases].map((lease) => this.#closeLease(lease, closeMs)));
-    this.#state = 'stopped';
-    this.#done.resolve(undefined);
     this.#logger.info({ acked: this.#acked, nacked: this.#nacked }, 'stopped');
-  };
+  }
 
+  /**
+   * A permanent stream error (the subscription was deleted, permission revoked): the iterator
+   * throws it once, then the consumer stops as on `stop()` (what is in flight may still settle
+   * within the deadline) and `done` rejects with it.
+   */
   #fail(error: TributaryError): void {
-    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#state === 'failed') {
-      return;
-    }
-    this.#state = 'failed';
+    if (this.#lifecycle.stopRequested) return;
     this.#fatal = error;
-    this.#failure = error;
-    this.#clearTimers();
-    this.#nackBuffered();
-    this.#wake();
-    this.#logger.error({ code: error.code, error: error.message }, 'consumer failed');
-    for (const lease of this.#leases) void this.#closeLease(lease, 2_000);
-    this.#done.reject(error);
+    this.#logger.error({ code: error.code, err: error }, 'consumer failed');
+    void this.#lifecycle.fail(error);
   }
 
   #clearTimers(): void {
@@ -497,7 +448,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
   #onLeaseClosed(lease: Lease): void {
     const wasCurrent = lease === this.#lease && lease.state === 'open';
     this.#forgetLease(lease);
-    if (wasCurrent && this.#state === 'running') {
+    if (wasCurrent && this.#open) {
       this.#logger.warn({}, 'stream closed unexpectedly');
       this.#restart('stream closed unexpectedly', true);
     }
@@ -518,21 +469,18 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
 
   /** Replaces the current subscriber; the old one lives on until its messages are settled. */
   #restart(reason: string, backoff: boolean): void {
-    if (this.#state !== 'running' || this.#restartTimer !== undefined) return;
+    if (!this.#open || this.#restartTimer !== undefined) return;
     const old = this.#lease;
     this.#lease = undefined;
     if (old !== undefined) this.#retire(old);
     this.#restarts += 1;
     this.#restartReason = reason;
-    const delayMs = backoff
-      ? Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_MIN_MS * 2 ** this.#failures) *
-        (0.5 + Math.random() / 2)
-      : 0;
+    const delayMs = backoff ? backoffDelayMs(RESTART_BACKOFF, this.#failures + 1) : 0;
     if (backoff) this.#failures += 1;
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
       this.#restartReason = undefined;
-      if (this.#state !== 'running') return;
+      if (!this.#open) return;
       this.#quietSince = Date.now();
       this.#lease = this.#openLease();
       this.#logger.info({ restarts: this.#restarts }, 'stream reopened');
@@ -573,7 +521,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
     this.#armed = true;
     this.#stalledSince = undefined;
     this.#failures = 0;
-    if (this.#state !== 'running' || lease.state !== 'open') {
+    if (!this.#open || lease.state !== 'open') {
       // Stopping, or the stream is being replaced. Nacking here would free the client's
       // inventory, make it dispense the next held message and the server redeliver the nacked
       // one to the same open stream: a nack loop that inflates delivery attempts. Leaving the
@@ -659,12 +607,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
   }
 
   #nackBuffered(): void {
-    for (;;) {
-      const entry = this.#buffer.shift();
-      if (entry === undefined) break;
-      this.#bufferedBytes -= entry.size;
-      entry.message.nack();
-    }
+    for (const entry of this.#buffer.drain()) entry.message.nack();
     this.#bufferedBytes = 0;
   }
 
@@ -721,10 +664,10 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
 
   async #next(): Promise<IteratorResult<Message>> {
     for (;;) {
-      if (this.#state === 'running' || this.#state === 'starting' || this.#state === 'new') {
+      if (this.#open) {
         const entry = this.#take();
         if (entry !== undefined) return { done: false, value: entry.message };
-      } else if (this.#state === 'failed' && this.#fatal !== undefined) {
+      } else if (this.#fatal !== undefined) {
         const fatal = this.#fatal;
         this.#fatal = undefined; // thrown once; `done` keeps rejecting
         throw fatal;
@@ -739,7 +682,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
   // ---- stall detection and health ---------------------------------------------------------
 
   #checkStall(): void {
-    if (this.#state !== 'running') return;
+    if (!this.#open) return;
     const now = Date.now();
     const held = this.#inFlight.size + this.#buffer.length;
     const full =
@@ -764,19 +707,10 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
   }
 
   health(): ComponentHealth {
-    switch (this.#state) {
-      case 'new':
-        return { ready: false, detail: 'not started' };
-      case 'starting':
-        return { ready: false, detail: 'starting' };
-      case 'stopping':
-      case 'stopped':
-        return { ready: false, detail: this.#state };
-      case 'failed':
-        return { ready: false, detail: `failed: ${this.#failure?.message ?? 'unknown error'}` };
-      case 'running':
-        break;
-    }
+    return this.#lifecycle.health(() => this.#runningHealth());
+  }
+
+  #runningHealth(): ComponentHealth {
     if (this.#restartReason !== undefined) {
       return { ready: false, detail: `reopening the stream after ${this.#restartReason}` };
     }
@@ -810,18 +744,6 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
       streamRestarts: this.#restarts,
     };
   }
-}
-
-async function raceTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  if (ms <= 0) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { TributaryError } from '../errors.js';
+import { Deque } from '../kernel/deque.js';
 
 interface Waiter {
   readonly bytes: number;
@@ -19,9 +20,8 @@ export class Credit {
   readonly #maxBytes: number;
   #messages = 0;
   #bytes = 0;
-  /** FIFO of waiters from `#head` on; `Array.shift` is O(n) and bursts queue thousands. */
-  #waiters: Waiter[] = [];
-  #head = 0;
+  /** Bursts queue thousands of waiters: the kernel's FIFO, not an array. */
+  readonly #waiters = new Deque<Waiter>();
   #waiting = 0;
 
   constructor(maxMessages: number, maxBytes: number) {
@@ -85,9 +85,7 @@ export class Credit {
 
   /** Rejects every waiter with `reason`. */
   rejectAll(reason: unknown): void {
-    const waiters = this.#waiters.slice(this.#head);
-    this.#waiters = [];
-    this.#head = 0;
+    const waiters = this.#waiters.drain();
     this.#waiting = 0;
     for (const waiter of waiters) {
       if (waiter.cancelled) continue;
@@ -99,22 +97,14 @@ export class Credit {
 
   #grant(): void {
     for (;;) {
-      const next = this.#waiters[this.#head];
-      if (next === undefined) {
-        this.#waiters = [];
-        this.#head = 0;
-        return;
-      }
+      const next = this.#waiters.peek();
+      if (next === undefined) return;
       if (next.cancelled) {
-        this.#head += 1;
+        this.#waiters.shift();
         continue;
       }
       if (!this.#fits(next.bytes)) return;
-      this.#head += 1;
-      if (this.#head > 1024 && this.#head * 2 > this.#waiters.length) {
-        this.#waiters = this.#waiters.slice(this.#head);
-        this.#head = 0;
-      }
+      this.#waiters.shift();
       next.cancelled = true;
       this.#waiting -= 1;
       this.#messages += 1;

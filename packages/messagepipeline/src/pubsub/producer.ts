@@ -1,15 +1,16 @@
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import { InvalidArgumentError, TributaryError } from '../errors.js';
+import { within } from '../kernel/deadline.js';
+import { DEFAULT_STOP_TIMEOUT_MS, Lifecycle } from '../kernel/lifecycle.js';
+import { requireInteger, requireNumber } from '../kernel/validate.js';
 import type { ComponentHealth, HealthReporter, StopOptions } from '../lifecycle.js';
-import { once } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { attributesSize } from '../message.js';
 import type { MessageProducer, OutgoingMessage, PublishOptions } from '../ports.js';
-import { deferred } from '../kernel/deferred.js';
 import { classifyPubSubError } from './classify-error.js';
 import { Credit } from './credit.js';
-import { positiveInteger, resolveName } from './validate.js';
+import { resolveName } from './validate.js';
 
 /** Client-side batching of publishes: a batch is sent when any limit is reached. */
 export interface PubSubBatchingOptions {
@@ -84,7 +85,7 @@ export const DEFAULT_PUBSUB_PRODUCER_OPTIONS = Object.freeze({
   maxOutstandingBytes: 10 * 1024 * 1024,
   messageOrdering: false,
   checkExistence: false,
-  stopTimeoutMs: 8_000,
+  stopTimeoutMs: DEFAULT_STOP_TIMEOUT_MS,
 });
 
 class PubSubTopicProducer implements PubSubProducer {
@@ -93,11 +94,9 @@ class PubSubTopicProducer implements PubSubProducer {
   readonly #topic: Topic;
   readonly #credit: Credit;
   readonly #checkExistence: boolean;
-  readonly #stopTimeoutMs: number;
   readonly #logger: Logger;
   readonly #pending = new Set<Promise<unknown>>();
-  readonly #done = deferred<undefined>();
-  #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  readonly #lifecycle: Lifecycle;
   #published = 0;
   #failed = 0;
 
@@ -107,35 +106,34 @@ class PubSubTopicProducer implements PubSubProducer {
     const name = resolveName('topicName', options.topicName ?? options.topic?.name);
     const defaults = DEFAULT_PUBSUB_PRODUCER_OPTIONS;
     const batching = {
-      maxMessages: positiveInteger(
+      // Pub/Sub's limits: 1,000 messages and 10 MB per publish request (9 MiB leaves headroom).
+      maxMessages: requireInteger(
         'batching.maxMessages',
         options.batching?.maxMessages ?? defaults.batching.maxMessages,
+        1,
+        1000,
       ),
-      maxBytes: positiveInteger(
+      maxBytes: requireInteger(
         'batching.maxBytes',
         options.batching?.maxBytes ?? defaults.batching.maxBytes,
+        1,
+        9 * 1024 * 1024,
       ),
-      maxMilliseconds: positiveInteger(
+      maxMilliseconds: requireInteger(
         'batching.maxMilliseconds',
         options.batching?.maxMilliseconds ?? defaults.batching.maxMilliseconds,
         0,
       ),
     };
-    if (batching.maxMessages > 1000) {
-      throw InvalidArgumentError.for('batching.maxMessages', 'must be <= 1000 (Pub/Sub limit)');
-    }
-    if (batching.maxBytes > 9 * 1024 * 1024) {
-      throw InvalidArgumentError.for('batching.maxBytes', 'must be <= 9 MiB (Pub/Sub limit)');
-    }
-    const maxMessages = positiveInteger(
+    const maxMessages = requireInteger(
       'maxOutstandingMessages',
       options.maxOutstandingMessages ?? defaults.maxOutstandingMessages,
     );
-    const maxBytes = positiveInteger(
+    const maxBytes = requireInteger(
       'maxOutstandingBytes',
       options.maxOutstandingBytes ?? defaults.maxOutstandingBytes,
     );
-    this.#stopTimeoutMs = positiveInteger(
+    const stopTimeoutMs = requireNumber(
       'stopTimeoutMs',
       options.stopTimeoutMs ?? defaults.stopTimeoutMs,
       0,
@@ -152,14 +150,30 @@ class PubSubTopicProducer implements PubSubProducer {
       component: 'pubsub-producer',
       topic: this.name,
     });
-    this.#done.promise.catch(() => undefined);
+    this.#lifecycle = new Lifecycle(
+      `producer for '${this.topicName}'`,
+      { start: () => this.#start(), stop: (timeoutMs) => this.#stop(timeoutMs) },
+      stopTimeoutMs,
+    );
   }
 
   get done(): Promise<void> {
-    return this.#done.promise;
+    return this.#lifecycle.done;
   }
 
-  readonly start = once(async () => {
+  start(): Promise<void> {
+    return this.#lifecycle.start();
+  }
+
+  stop(options?: StopOptions): Promise<void> {
+    return this.#lifecycle.stop(options);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  async #start(): Promise<void> {
     if (this.#checkExistence) {
       let exists: boolean;
       try {
@@ -174,11 +188,10 @@ class PubSubTopicProducer implements PubSubProducer {
         );
       }
     }
-    if (this.#state === 'new') this.#state = 'running';
-  });
+  }
 
   publish(message: OutgoingMessage, options?: PublishOptions): Promise<string> {
-    if (this.#state === 'stopping' || this.#state === 'stopped') {
+    if (this.#lifecycle.stopRequested) {
       return Promise.reject(
         TributaryError.permanent('CLOSED', `producer for '${this.topicName}' is stopped`),
       );
@@ -247,35 +260,15 @@ class PubSubTopicProducer implements PubSubProducer {
   }
 
   health(): ComponentHealth {
-    switch (this.#state) {
-      case 'new':
-        return { ready: false, detail: 'not started' };
-      case 'running':
-        return {
-          ready: true,
-          detail: `outstanding ${this.#credit.messages}, waiting ${this.#credit.waiting}`,
-        };
-      case 'stopping':
-      case 'stopped':
-        return { ready: false, detail: this.#state };
-    }
+    return this.#lifecycle.health(() => ({
+      ready: true,
+      detail: `outstanding ${this.#credit.messages}, waiting ${this.#credit.waiting}`,
+    }));
   }
 
-  #stopping: Promise<void> | undefined;
-
-  readonly #stop = async (timeoutMs: number): Promise<void> => {
-    this.#state = 'stopping';
+  async #stop(timeoutMs: number): Promise<void> {
     const pending = this.#pending.size;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      this.flush().then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => {
-          resolve(true);
-        }, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const timedOut = (await within(this.flush(), timeoutMs)).kind === 'timeout';
     if (timedOut) {
       const error = TributaryError.transient(
         'TIMEOUT',
@@ -289,16 +282,6 @@ class PubSubTopicProducer implements PubSubProducer {
     } else {
       this.#logger.debug({ flushed: pending }, 'stopped');
     }
-    this.#state = 'stopped';
-    this.#done.resolve(undefined);
-  };
-
-  stop(options?: StopOptions): Promise<void> {
-    return (this.#stopping ??= this.#stop(options?.timeoutMs ?? this.#stopTimeoutMs));
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.stop();
   }
 }
 
