@@ -65,32 +65,25 @@ export function buildIngestion(config: IngestionConfig, deps: IngestionDeps): In
     ...producerOptions,
     topicName: config.DEAD_LETTER_TOPIC,
   });
-  const tls =
-    config.MQTT_TLS_CA_FILE === undefined &&
-    config.MQTT_TLS_CERT_FILE === undefined &&
-    config.MQTT_TLS_KEY_FILE === undefined &&
-    config.MQTT_TLS_REJECT_UNAUTHORIZED
-      ? undefined
-      : {
-          caFile: config.MQTT_TLS_CA_FILE,
-          certFile: config.MQTT_TLS_CERT_FILE,
-          keyFile: config.MQTT_TLS_KEY_FILE,
-          rejectUnauthorized: config.MQTT_TLS_REJECT_UNAUTHORIZED,
-        };
   const consumer = createMqttConsumer({
     url: config.MQTT_URL,
     clientId: config.MQTT_CLIENT_ID,
     routes,
     username: config.MQTT_USERNAME,
     password: config.MQTT_PASSWORD,
-    tls,
+    tls: {
+      caFile: config.MQTT_TLS_CA_FILE,
+      certFile: config.MQTT_TLS_CERT_FILE,
+      keyFile: config.MQTT_TLS_KEY_FILE,
+      rejectUnauthorized: config.MQTT_TLS_REJECT_UNAUTHORIZED,
+    },
     sharedSubscriptionGroup: config.MQTT_SHARED_GROUP,
     sessionExpiryIntervalSeconds: config.MQTT_SESSION_EXPIRY_SECONDS,
     keepaliveSeconds: config.MQTT_KEEPALIVE_SECONDS,
     connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
     reconnect: {
       initialDelayMs: config.MQTT_RECONNECT_MIN_MS,
-      maxDelayMs: Math.max(config.MQTT_RECONNECT_MIN_MS, config.MQTT_RECONNECT_MAX_MS),
+      maxDelayMs: config.MQTT_RECONNECT_MAX_MS,
     },
     maxInFlightMessages: config.MAX_IN_FLIGHT_MESSAGES,
     maxInFlightBytes: config.MAX_IN_FLIGHT_BYTES,

@@ -1,5 +1,10 @@
 import { InvalidArgumentError, silentLogger, type Logger } from '@tributary/messagepipeline';
-import type { BackoffOptions, BackoffPolicy } from './backoff.js';
+import {
+  requireInteger,
+  resolveBackoff,
+  type BackoffOptions,
+  type BackoffPolicy,
+} from '@tributary/messagepipeline/kernel';
 import type { Route } from './routes.js';
 import type { MqttTlsOptions } from './tls-files.js';
 
@@ -17,7 +22,7 @@ export interface MqttConsumerOptions {
   readonly routes: readonly Route[];
   readonly username?: string | undefined;
   readonly password?: string | undefined;
-  /** TLS files, read on `start()` (for `mqtts:`/`tls:`/`wss:` URLs). */
+  /** TLS files, read on `start()` (for `mqtts:`/`tls:`/`wss:` URLs); only defaults means none. */
   readonly tls?: MqttTlsOptions | undefined;
   /**
    * Subscribe every route as `$share/<group>/<filter>` (MQTT 5 shared subscription), so
@@ -34,7 +39,10 @@ export interface MqttConsumerOptions {
   readonly keepaliveSeconds?: number | undefined;
   /** Longest wait for CONNACK, in milliseconds. @defaultValue 10_000 */
   readonly connectTimeoutMs?: number | undefined;
-  /** Reconnect backoff (also when the broker is down at start). @defaultValue 500 ms doubling to 30 s */
+  /**
+   * Reconnect backoff (also when the broker is down at start), equal jitter; a `maxDelayMs`
+   * below `initialDelayMs` is raised to it. @defaultValue 500 ms doubling to 30 s
+   */
   readonly reconnect?: BackoffOptions | undefined;
   /**
    * A connection shorter than this counts as failed for the backoff (a broker that accepts and
@@ -97,34 +105,37 @@ export interface ResolvedMqttConsumerOptions {
 
 const PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'tcp:', 'tls:', 'ssl:', 'ws:', 'wss:']);
 
-function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw InvalidArgumentError.for(name, `must be an integer between ${min} and ${max}`);
-  }
-  return value;
-}
-
+/**
+ * The reconnect and redelivery backoffs: the kernel's equal jitter (never a near-zero wait).
+ * A `maxDelayMs` below `initialDelayMs` is raised to it, so setting only a long first delay
+ * (say `MQTT_RECONNECT_MIN_MS=60000` with the default maximum) does what it says.
+ */
 function backoff(
   name: string,
   given: BackoffOptions | undefined,
-  defaults: BackoffPolicy,
+  defaults: Omit<BackoffPolicy, 'jitter'>,
 ): BackoffPolicy {
-  const policy = {
-    initialDelayMs: integer(
-      `${name}.initialDelayMs`,
-      given?.initialDelayMs ?? defaults.initialDelayMs,
-      1,
-    ),
-    maxDelayMs: integer(`${name}.maxDelayMs`, given?.maxDelayMs ?? defaults.maxDelayMs, 1),
-    multiplier: given?.multiplier ?? defaults.multiplier,
-  };
-  if (policy.maxDelayMs < policy.initialDelayMs) {
-    throw InvalidArgumentError.for(`${name}.maxDelayMs`, 'must be >= initialDelayMs');
-  }
-  if (!Number.isFinite(policy.multiplier) || policy.multiplier < 1) {
-    throw InvalidArgumentError.for(`${name}.multiplier`, 'must be a finite number >= 1');
-  }
-  return Object.freeze(policy);
+  const initialDelayMs = requireInteger(
+    `${name}.initialDelayMs`,
+    given?.initialDelayMs ?? defaults.initialDelayMs,
+  );
+  const maxDelayMs = requireInteger(`${name}.maxDelayMs`, given?.maxDelayMs ?? defaults.maxDelayMs);
+  return resolveBackoff(
+    { ...given, initialDelayMs, maxDelayMs: Math.max(initialDelayMs, maxDelayMs) },
+    { ...defaults, jitter: 'equal' },
+    name,
+  );
+}
+
+/** No TLS options, or only defaults: `undefined`, so a plain `mqtt:` URL needs nothing. */
+function tlsOptions(tls: MqttTlsOptions | undefined): MqttTlsOptions | undefined {
+  if (tls === undefined) return undefined;
+  const allDefaults =
+    tls.caFile === undefined &&
+    tls.certFile === undefined &&
+    tls.keyFile === undefined &&
+    tls.rejectUnauthorized !== false;
+  return allDefaults ? undefined : tls;
 }
 
 /**
@@ -176,37 +187,37 @@ export function resolveMqttConsumerOptions(
     routes: options.routes,
     username: options.username,
     password: options.password,
-    tls: options.tls,
+    tls: tlsOptions(options.tls),
     sharedSubscriptionGroup: group,
-    sessionExpiryIntervalSeconds: integer(
+    sessionExpiryIntervalSeconds: requireInteger(
       'sessionExpiryIntervalSeconds',
       options.sessionExpiryIntervalSeconds ?? d.sessionExpiryIntervalSeconds,
       0,
       0xffff_ffff,
     ),
-    keepaliveSeconds: integer(
+    keepaliveSeconds: requireInteger(
       'keepaliveSeconds',
       options.keepaliveSeconds ?? d.keepaliveSeconds,
       0,
       65_535,
     ),
-    connectTimeoutMs: integer(
+    connectTimeoutMs: requireInteger(
       'connectTimeoutMs',
       options.connectTimeoutMs ?? d.connectTimeoutMs,
       1,
     ),
     reconnect: backoff('reconnect', options.reconnect, d.reconnect),
-    stableConnectionMs: integer(
+    stableConnectionMs: requireInteger(
       'stableConnectionMs',
       options.stableConnectionMs ?? d.stableConnectionMs,
       0,
     ),
-    maxInFlightMessages: integer(
+    maxInFlightMessages: requireInteger(
       'maxInFlightMessages',
       options.maxInFlightMessages ?? d.maxInFlightMessages,
       1,
     ),
-    maxInFlightBytes: integer(
+    maxInFlightBytes: requireInteger(
       'maxInFlightBytes',
       options.maxInFlightBytes ?? d.maxInFlightBytes,
       1,

@@ -9,7 +9,14 @@ import {
   type MessageConsumer,
   type StopOptions,
 } from '@tributary/messagepipeline';
-import { deferred, type Deferred } from '@tributary/messagepipeline/kernel';
+import {
+  backoffDelayMs,
+  deferred,
+  Deque,
+  Lifecycle,
+  within,
+  type Deferred,
+} from '@tributary/messagepipeline/kernel';
 import {
   connect,
   type IClientOptions,
@@ -18,7 +25,6 @@ import {
   type MqttClient,
 } from 'mqtt';
 import { mqttMessageAttributes } from './attributes.js';
-import { backoffDelayMs } from './backoff.js';
 import {
   resolveMqttConsumerOptions,
   type MqttConsumerOptions,
@@ -107,11 +113,8 @@ class MqttConsumerImpl implements MqttConsumer {
   readonly name: string;
   readonly #options: ResolvedMqttConsumerOptions;
   readonly #router: Router;
-  readonly #done: Deferred<void> = deferred();
+  readonly #lifecycle: Lifecycle;
   #client: MqttClient | undefined;
-  #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
-  #starting: Promise<void> | undefined;
-  #stopping: Promise<void> | undefined;
   /** Bumped on every connect and close: acks are only sent for the connection a message came on. */
   #connection = 0;
   #connected = false;
@@ -123,11 +126,10 @@ class MqttConsumerImpl implements MqttConsumer {
   #subscriptionIdentifiers = true;
 
   /** Entries ready to be handed out, FIFO. */
-  #ready: Entry[] = [];
+  readonly #ready = new Deque<Entry>();
   #reader: Deferred<IteratorResult<Message>> | undefined;
-  /** QoS 1/2 entries of the current connection in arrival order, from `#ackHead`. */
-  #ackQueue: Entry[] = [];
-  #ackHead = 0;
+  /** QoS 1/2 entries of the current connection in arrival order (MQTT acks in that order). */
+  readonly #ackQueue = new Deque<Entry>();
   /** mqtt.js callbacks held back while the consumer is full: calling one resumes reading. */
   #paused: (() => void)[] = [];
   readonly #timers = new Map<Entry, ReturnType<typeof setTimeout>>();
@@ -148,19 +150,27 @@ class MqttConsumerImpl implements MqttConsumer {
     this.#options = options;
     this.name = options.name;
     this.#router = createRouter(options.routes);
-    this.#done.promise.catch(noop);
+    this.#lifecycle = new Lifecycle(`MQTT consumer '${options.name}'`, {
+      start: () => this.#start(),
+      stop: (timeoutMs) => this.#stop(timeoutMs),
+    });
   }
 
   get done(): Promise<void> {
-    return this.#done.promise;
+    return this.#lifecycle.done;
   }
 
   start(): Promise<void> {
-    return (this.#starting ??= this.#start());
+    return this.#lifecycle.start();
   }
 
-  stop(options: StopOptions = {}): Promise<void> {
-    return (this.#stopping ??= this.#stop(options.timeoutMs ?? 8_000));
+  stop(options?: StopOptions): Promise<void> {
+    return this.#lifecycle.stop(options);
+  }
+
+  /** Taking messages in: started (or starting) and not stopping. */
+  get #open(): boolean {
+    return !this.#lifecycle.stopRequested;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -168,8 +178,10 @@ class MqttConsumerImpl implements MqttConsumer {
   }
 
   health(): ComponentHealth {
-    if (this.#state !== 'running')
-      return { ready: false, detail: this.#state === 'new' ? 'not started' : this.#state };
+    return this.#lifecycle.health(() => this.#runningHealth());
+  }
+
+  #runningHealth(): ComponentHealth {
     if (!this.#connected) {
       return {
         ready: false,
@@ -206,9 +218,7 @@ class MqttConsumerImpl implements MqttConsumer {
   }
 
   #next(): Promise<IteratorResult<Message>> {
-    if (this.#state === 'stopping' || this.#state === 'stopped') {
-      return Promise.resolve({ done: true, value: undefined });
-    }
+    if (!this.#open) return Promise.resolve({ done: true, value: undefined });
     const entry = this.#ready.shift();
     if (entry !== undefined) return Promise.resolve({ done: false, value: this.#handOut(entry) });
     this.#reader = deferred();
@@ -216,11 +226,9 @@ class MqttConsumerImpl implements MqttConsumer {
   }
 
   async #start(): Promise<void> {
-    if (this.#state !== 'new')
-      throw new TributaryError('CLOSED', 'the MQTT consumer was stopped before it started');
     const o = this.#options;
     const tls = o.tls === undefined ? {} : await readTlsFiles(o.tls);
-    if (this.#stopRequested()) {
+    if (!this.#open) {
       throw new TributaryError('CLOSED', 'the MQTT consumer was stopped before it started');
     }
     const clientOptions: IClientOptions = {
@@ -298,13 +306,7 @@ class MqttConsumerImpl implements MqttConsumer {
     client.on('offline', () => {
       this.#options.logger.info({}, 'MQTT offline; reconnecting with backoff');
     });
-    this.#state = 'running';
     client.connect();
-  }
-
-  /** `stop()` may run while `start()` awaits the TLS files. */
-  #stopRequested(): boolean {
-    return this.#stopping !== undefined;
   }
 
   #onConnect(client: MqttClient, connack: IConnackPacket): void {
@@ -315,14 +317,13 @@ class MqttConsumerImpl implements MqttConsumer {
     this.#lastError = undefined;
     this.#subscribed = false;
     this.#subscribeProblem = undefined;
-    this.#ackQueue = [];
-    this.#ackHead = 0;
+    this.#ackQueue.drain();
     this.#subscriptionIdentifiers = connack.properties?.subscriptionIdentifiersAvailable !== false;
     this.#options.logger.info(
       { sessionPresent: connack.sessionPresent, connections: this.#connections },
       'MQTT connected',
     );
-    if (this.#state !== 'running') return;
+    if (!this.#open) return;
     const connection = this.#connection;
     const group = this.#options.sharedSubscriptionGroup;
     let remaining = this.#router.routes.length;
@@ -367,24 +368,21 @@ class MqttConsumerImpl implements MqttConsumer {
     this.#connection++;
     // What waits for its turn to be acknowledged belongs to the lost connection: the broker
     // redelivers it. Settled ones are done; unsettled ones finish when they settle.
-    for (let i = this.#ackHead; i < this.#ackQueue.length; i++) {
-      const entry = this.#ackQueue[i];
-      if (entry !== undefined && entry.ackState !== 'pending') {
+    for (const entry of this.#ackQueue.drain()) {
+      if (entry.ackState !== 'pending') {
         if (entry.ackState === 'ack') this.#staleAcks++;
         this.#finish(entry);
       }
     }
-    this.#ackQueue = [];
-    this.#ackHead = 0;
     if (wasConnected && performance.now() - this.#connectedAt >= this.#options.stableConnectionMs) {
       this.#reconnectAttempt = 0;
     }
     this.#reconnectAttempt++;
     const delay = backoffDelayMs(this.#options.reconnect, this.#reconnectAttempt);
     client.options.reconnectPeriod = delay;
-    if (wasConnected && this.#state === 'running') {
+    if (wasConnected && this.#open) {
       this.#options.logger.warn({ reconnectInMs: delay }, 'MQTT connection lost');
-    } else if (this.#state === 'running') {
+    } else if (this.#open) {
       this.#options.logger.debug(
         { reconnectInMs: delay, attempt: this.#reconnectAttempt },
         'MQTT connect failed',
@@ -394,7 +392,7 @@ class MqttConsumerImpl implements MqttConsumer {
 
   /** Takes one PUBLISH; `resume` lets mqtt.js go on reading (called now, or when there is room). */
   #onPublish(packet: IPublishPacket, resume: () => void): void {
-    if (this.#state !== 'running') return; // stopping: read nothing more; the broker keeps it
+    if (!this.#open) return; // stopping: read nothing more; the broker keeps it
     const topic = packet.topic;
     const payload =
       typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
@@ -477,10 +475,7 @@ class MqttConsumerImpl implements MqttConsumer {
         entry.ackState = 'ack';
         this.#flushAcks();
       }
-    } else if (
-      this.#state !== 'running' ||
-      (entry.qos > 0 && entry.connection !== this.#connection)
-    ) {
+    } else if (!this.#open || (entry.qos > 0 && entry.connection !== this.#connection)) {
       // Stopping, or the connection is gone: the broker redelivers it (QoS 1/2) from the session.
       this.#skip(entry);
     } else {
@@ -494,7 +489,7 @@ class MqttConsumerImpl implements MqttConsumer {
     entry.attempt++;
     const timer = setTimeout(() => {
       this.#timers.delete(entry);
-      if (this.#state !== 'running' || (entry.qos > 0 && entry.connection !== this.#connection)) {
+      if (!this.#open || (entry.qos > 0 && entry.connection !== this.#connection)) {
         this.#skip(entry);
         return;
       }
@@ -518,10 +513,10 @@ class MqttConsumerImpl implements MqttConsumer {
   #flushAcks(): void {
     const queue = this.#ackQueue;
     const client = this.#client as unknown as PrivateClient | undefined;
-    while (this.#ackHead < queue.length) {
-      const entry = queue[this.#ackHead];
+    for (;;) {
+      const entry = queue.peek();
       if (entry === undefined || entry.ackState === 'pending') break;
-      this.#ackHead++;
+      queue.shift();
       if (entry.ackState === 'ack' && client !== undefined && this.#connected) {
         client._sendPacket(
           { cmd: entry.qos === 1 ? 'puback' : 'pubrec', messageId: entry.packetId },
@@ -531,13 +526,6 @@ class MqttConsumerImpl implements MqttConsumer {
       }
       this.#finish(entry);
     }
-    if (this.#ackHead === queue.length) {
-      this.#ackQueue = [];
-      this.#ackHead = 0;
-    } else if (this.#ackHead >= 1024 && this.#ackHead * 2 >= queue.length) {
-      this.#ackQueue = queue.slice(this.#ackHead);
-      this.#ackHead = 0;
-    }
   }
 
   #finish(entry: Entry): void {
@@ -545,7 +533,7 @@ class MqttConsumerImpl implements MqttConsumer {
     entry.finished = true;
     this.#heldMessages--;
     this.#heldBytes -= entry.payload.byteLength;
-    if (this.#paused.length > 0 && this.#hasRoom() && this.#state === 'running') {
+    if (this.#paused.length > 0 && this.#hasRoom() && this.#open) {
       const paused = this.#paused;
       this.#paused = [];
       for (const resume of paused) resume();
@@ -553,19 +541,10 @@ class MqttConsumerImpl implements MqttConsumer {
   }
 
   async #stop(timeoutMs: number): Promise<void> {
-    if (this.#state === 'new') {
-      this.#state = 'stopped';
-      this.#done.resolve();
-      return;
-    }
-    await this.#starting?.catch(noop);
-    this.#state = 'stopping';
     this.#reader?.resolve({ done: true, value: undefined });
     this.#reader = undefined;
     // Not handed out yet: leave them unacknowledged; the broker redelivers them next session.
-    const ready = this.#ready;
-    this.#ready = [];
-    for (const entry of ready) this.#skip(entry);
+    for (const entry of this.#ready.drain()) this.#skip(entry);
     for (const [entry, timer] of this.#timers) {
       clearTimeout(timer);
       this.#skip(entry);
@@ -573,17 +552,7 @@ class MqttConsumerImpl implements MqttConsumer {
     this.#timers.clear();
     if (this.#unsettled > 0) {
       const drained = (this.#drained = deferred());
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const settledInTime = await Promise.race([
-        drained.promise.then(() => true),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => {
-            resolve(false);
-          }, timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (!settledInTime) {
+      if ((await within(drained.promise, timeoutMs)).kind === 'timeout') {
         this.#options.logger.warn(
           { unsettled: this.#unsettled, timeoutMs },
           'stop deadline passed with messages unsettled; the broker will redeliver them',
@@ -592,12 +561,10 @@ class MqttConsumerImpl implements MqttConsumer {
     }
     await this.#endClient();
     this.#connected = false;
-    this.#state = 'stopped';
     this.#options.logger.info(
       { acksSent: this.#acksSent, received: this.#received },
       'MQTT consumer stopped',
     );
-    this.#done.resolve();
   }
 
   /** Sends DISCONNECT (the session and its queued messages stay on the broker); forces after 2 s. */

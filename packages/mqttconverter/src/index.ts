@@ -1,7 +1,6 @@
 export { mqttAttributes, mqttMessageAttributes } from './attributes.js';
 export type { PublishFacts } from './attributes.js';
-export { backoffDelayMs } from './backoff.js';
-export type { BackoffOptions, BackoffPolicy } from './backoff.js';
+export type { BackoffOptions } from '@tributary/messagepipeline/kernel';
 export { createMqttConsumer } from './consumer.js';
 export type { MqttConsumer, MqttConsumerStats } from './consumer.js';
 export { DEFAULT_MQTT_CONSUMER_OPTIONS } from './consumer-options.js';
@@ -17,8 +16,8 @@ export {
   routeDestinations,
   truncateDeadLetters,
   truncationAttributes,
-} from './routing.js';
-export type { RouteTransformerOptions } from './routing.js';
+} from './route-stage.js';
+export type { RouteTransformerOptions } from './route-stage.js';
 export { matchTopic, parseTopicTemplate } from './topic-template.js';
 export type { TopicLevel, TopicTemplate, TopicTemplateResult } from './topic-template.js';
 export type { MqttTlsOptions } from './tls-files.js';
