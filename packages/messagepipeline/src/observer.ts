@@ -2,7 +2,7 @@ import type { TributaryError } from './errors.js';
 import type { Message } from './message.js';
 
 /** Why a batch was flushed. */
-export type FlushReason = 'items' | 'bytes' | 'age' | 'sink' | 'stop' | 'pressure';
+export type FlushReason = 'items' | 'bytes' | 'age' | 'sink' | 'stop';
 
 /**
  * What a pipeline stage reports as it works; a metrics layer turns these into counters and

@@ -27,16 +27,6 @@ export class Settler {
     this.#maxDeliveryAttempts = options.maxDeliveryAttempts;
   }
 
-  /** True when events are wanted; callers skip clock reads otherwise. */
-  get observed(): boolean {
-    return this.#observer !== undefined;
-  }
-
-  /** A timestamp for latency, or 0 when nobody observes. */
-  now(): number {
-    return this.#observer === undefined ? 0 : performance.now();
-  }
-
   received(message: Message): void {
     if (this.#observer !== undefined) {
       this.#emit({ type: 'received', stage: this.#stage, message });

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, toTributaryError, type TributaryError } from '../errors.js';
 import { deferred, type Deferred } from '../kernel/deferred.js';
+import { Deque } from '../kernel/deque.js';
 import { isPromise } from '../internal/is-promise.js';
 import type { HealthReporter, Service } from '../lifecycle.js';
 import type { Message } from '../message.js';
@@ -114,10 +115,9 @@ class StreamingServiceImpl<T> extends PipelineService<T> implements StreamingSer
   readonly #maxBytes: number;
   readonly #lanes: Lane<T>[];
   readonly #freeLanes: Lane<T>[];
-  /** Messages taken while every lane was busy, FIFO from `#queueHead`. */
-  #queue: Message[] = [];
-  #queueTimes: number[] = [];
-  #queueHead = 0;
+  /** Messages taken while every lane was busy, and when they were received: FIFO. */
+  readonly #queue = new Deque<Message>();
+  readonly #queueTimes = new Deque<number>();
   #capacity: Deferred<void> | undefined;
 
   constructor(options: StreamingServiceOptions<T>) {
@@ -168,16 +168,13 @@ class StreamingServiceImpl<T> extends PipelineService<T> implements StreamingSer
         nacked++;
       }
     }
-    for (let i = this.#queueHead; i < this.#queue.length; i++) {
-      const message = this.#queue[i];
-      if (message !== undefined && message.outcome === undefined) {
-        this.settler.nack(message, this.#queueTimes[i] ?? 0, undefined);
+    const times = this.#queueTimes.drain();
+    this.#queue.drain().forEach((message, i) => {
+      if (message.outcome === undefined) {
+        this.settler.nack(message, times[i] ?? 0, undefined);
         nacked++;
       }
-    }
-    this.#queue = [];
-    this.#queueTimes = [];
-    this.#queueHead = 0;
+    });
     return nacked;
   }
 
@@ -250,25 +247,15 @@ class StreamingServiceImpl<T> extends PipelineService<T> implements StreamingSer
     const done = lane.message;
     if (done !== undefined) this.release(done);
     if (this.#capacity !== undefined && this.#hasCapacity()) this.#wakeIntake();
-    const head = this.#queueHead;
-    if (head >= this.#queue.length) {
+    const next = this.#queue.shift();
+    if (next === undefined) {
       lane.message = undefined;
       lane.result = undefined;
       this.#freeLanes.push(lane);
       return false;
     }
-    lane.message = this.#queue[head];
-    lane.receivedAt = this.#queueTimes[head] ?? 0;
-    this.#queueHead = head + 1;
-    if (this.#queueHead === this.#queue.length) {
-      this.#queue.length = 0;
-      this.#queueTimes.length = 0;
-      this.#queueHead = 0;
-    } else if (this.#queueHead >= 1024 && this.#queueHead * 2 >= this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#queueHead);
-      this.#queueTimes = this.#queueTimes.slice(this.#queueHead);
-      this.#queueHead = 0;
-    }
+    lane.message = next;
+    lane.receivedAt = this.#queueTimes.shift() ?? 0;
     return true;
   }
 
