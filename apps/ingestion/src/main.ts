@@ -4,12 +4,16 @@ import {
   createMetricsRegistry,
   createPipelineMetrics,
   createProgressMonitor,
-  Gauge,
+  exposeStats,
   loadConfigOrExit,
   redactConfig,
   runService,
 } from '@tributary/runtime';
-import { loadRoutesFile, RouteConfigError } from '@tributary/mqttconverter';
+import {
+  loadRoutesFile,
+  mqttConsumerStatsDescription,
+  RouteConfigError,
+} from '@tributary/mqttconverter';
 import { IngestionEnv } from './config.js';
 import { buildIngestion } from './pipeline.js';
 
@@ -38,45 +42,11 @@ const observer = combineObservers(createPipelineMetrics(registry), (event) => {
 const ingestion = buildIngestion(config, { routes, logger, observer });
 const { consumer } = ingestion;
 
-const stat = (name: string, help: string, read: () => number): void => {
-  new Gauge({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      this.set(read());
-    },
-  });
-};
-stat('tributary_mqtt_connected', '1 while connected to the MQTT broker', () =>
-  consumer.stats().connected ? 1 : 0,
-);
-stat(
-  'tributary_mqtt_connections',
-  'MQTT connections made (reconnects included)',
-  () => consumer.stats().connections,
-);
-stat(
-  'tributary_mqtt_unacked_messages',
-  'MQTT messages received and not yet acknowledged',
-  () => consumer.stats().inFlightMessages,
-);
-stat('tributary_mqtt_acks_sent', 'PUBACKs and PUBRECs sent', () => consumer.stats().acksSent);
-stat(
-  'tributary_mqtt_stale_acks',
-  'settled messages whose connection dropped (broker redelivers)',
-  () => consumer.stats().staleAcks,
-);
-stat(
-  'tributary_mqtt_redelivered',
-  'nacked MQTT messages redelivered in-process',
-  () => consumer.stats().redelivered,
-);
-stat(
-  'tributary_mqtt_unroutable',
-  'MQTT messages no route accepted (dead-lettered)',
-  () => consumer.stats().unroutable,
-);
+exposeStats(registry, {
+  prefix: 'mqtt',
+  stats: () => consumer.stats(),
+  description: mqttConsumerStatsDescription,
+});
 
 runService({
   name: 'ingestion',

@@ -11,6 +11,7 @@ export type { Logger, LogFields } from './logger.js';
 export { createMessage, deriveMessage, attributesSize } from './message.js';
 export type { Attributes, Message, MessageChanges, MessageInit, Outcome } from './message.js';
 export type { ComponentHealth, HealthReporter, Service, StopOptions } from './lifecycle.js';
+export type { StatDescription, StatsDescription } from './stats.js';
 export type {
   MessageConsumer,
   MessageProducer,

@@ -7,6 +7,7 @@ import {
   type HealthReporter,
   type Message,
   type MessageConsumer,
+  type StatsDescription,
   type StopOptions,
 } from '@tributary/messagepipeline';
 import {
@@ -57,6 +58,27 @@ export interface MqttConsumerStats {
   /** True while the consumer holds mqtt.js back (it reads nothing from the socket). */
   readonly paused: boolean;
 }
+
+/** How each field of {@link MqttConsumerStats} is exposed as a metric (`exposeStats`). */
+export const mqttConsumerStatsDescription: StatsDescription<MqttConsumerStats> = Object.freeze({
+  connected: { kind: 'gauge', help: '1 while connected to the MQTT broker' },
+  subscribed: { kind: 'gauge', help: '1 while every route is subscribed' },
+  connections: { kind: 'counter', help: 'MQTT connections made (reconnects included)' },
+  received: { kind: 'counter', help: 'MQTT messages received' },
+  acksSent: { kind: 'counter', help: 'PUBACKs and PUBRECs sent' },
+  staleAcks: {
+    kind: 'counter',
+    help: 'settled messages whose connection dropped (the broker redelivers them)',
+  },
+  redelivered: { kind: 'counter', help: 'nacked MQTT messages redelivered in-process' },
+  unroutable: { kind: 'counter', help: 'MQTT messages no route accepted (dead-lettered)' },
+  inFlightMessages: { kind: 'gauge', help: 'MQTT messages received and not yet acknowledged' },
+  inFlightBytes: { kind: 'gauge', help: 'payload bytes of those messages' },
+  paused: {
+    kind: 'gauge',
+    help: '1 while reading from the broker is paused at the in-flight limit',
+  },
+});
 
 /** An MQTT subscriber that is a {@link MessageConsumer}. */
 export interface MqttConsumer extends MessageConsumer, HealthReporter, AsyncDisposable {

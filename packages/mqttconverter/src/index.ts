@@ -1,7 +1,7 @@
 export { mqttAttributes, mqttMessageAttributes } from './attributes.js';
 export type { PublishFacts } from './attributes.js';
 export type { BackoffOptions } from '@tributary/messagepipeline/kernel';
-export { createMqttConsumer } from './consumer.js';
+export { createMqttConsumer, mqttConsumerStatsDescription } from './consumer.js';
 export type { MqttConsumer, MqttConsumerStats } from './consumer.js';
 export { DEFAULT_MQTT_CONSUMER_OPTIONS } from './consumer-options.js';
 export type { MqttConsumerOptions } from './consumer-options.js';

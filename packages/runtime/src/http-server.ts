@@ -12,15 +12,15 @@ import { deferred, Lifecycle, within } from '@tributary/messagepipeline/kernel';
 import type { Registry } from 'prom-client';
 
 /** Handles one request; a thrown error or a rejection becomes a 500 (and is logged). */
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+export type HttpRouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 /** An extra endpoint on the app's HTTP server, matched on exact method and path (no query). */
-export interface Route {
+export interface HttpRoute {
   /** Upper case, for example `POST`. A `GET` route also answers `HEAD`. */
   readonly method: string;
   /** Exact path, for example `/events`. */
   readonly path: string;
-  readonly handler: RouteHandler;
+  readonly handler: HttpRouteHandler;
 }
 
 /**
@@ -48,7 +48,7 @@ export interface HealthServerOptions {
   /** Components whose readiness makes up `/readyz`, by name. */
   readonly health?: Readonly<Record<string, HealthReporter>> | undefined;
   /** Extra endpoints. More can be added with {@link HealthServer.addRoute}. */
-  readonly routes?: readonly Route[] | undefined;
+  readonly routes?: readonly HttpRoute[] | undefined;
   /** @defaultValue `'running'` */
   readonly state?: ServerState | undefined;
   /** @defaultValue silent */
@@ -69,7 +69,7 @@ export interface HealthServer extends Service {
   readonly httpServer: Server;
   readonly state: ServerState;
   setState(state: ServerState): void;
-  addRoute(route: Route): void;
+  addRoute(route: HttpRoute): void;
   addHealthReporter(name: string, reporter: HealthReporter): void;
   readiness(): ReadinessReport;
 }
@@ -97,7 +97,7 @@ const DEFAULT_PORT = 8080;
 export function createHealthServer(options: HealthServerOptions = {}): HealthServer {
   const logger = (options.logger ?? silentLogger).child({ component: 'http-server' });
   const reporters = new Map<string, HealthReporter>(Object.entries(options.health ?? {}));
-  const routes = new Map<string, Map<string, RouteHandler>>();
+  const routes = new Map<string, Map<string, HttpRouteHandler>>();
   let state: ServerState = options.state ?? 'running';
   let listening = false;
 
@@ -118,7 +118,7 @@ export function createHealthServer(options: HealthServerOptions = {}): HealthSer
     return { ready: allReady, status: allReady ? 'ready' : 'not-ready', components };
   };
 
-  const addRoute = (route: Route): void => {
+  const addRoute = (route: HttpRoute): void => {
     const method = route.method.toUpperCase();
     if (!route.path.startsWith('/')) throw InvalidArgumentError.for('path', "must start with '/'");
     let byMethod = routes.get(route.path);

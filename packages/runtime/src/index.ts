@@ -30,10 +30,14 @@ export {
   combineObservers,
   createMetricsRegistry,
   createPipelineMetrics,
+  exposeStats,
   pipelineMetricNames,
 } from './metrics.js';
-export type { MetricsRegistryOptions, PipelineMetricsOptions } from './metrics.js';
-export { Counter, Gauge, Histogram } from 'prom-client';
+export type {
+  ExposeStatsOptions,
+  MetricsRegistryOptions,
+  PipelineMetricsOptions,
+} from './metrics.js';
 export type { Registry } from 'prom-client';
 export { createProgressMonitor } from './progress.js';
 export type { ProgressMonitor, ProgressMonitorOptions } from './progress.js';
@@ -42,8 +46,8 @@ export type {
   HealthServer,
   HealthServerOptions,
   ReadinessReport,
-  Route,
-  RouteHandler,
+  HttpRoute,
+  HttpRouteHandler,
   ServerState,
 } from './http-server.js';
 export {

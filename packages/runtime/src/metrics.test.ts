@@ -1,10 +1,16 @@
-import { createMessage, TributaryError, type PipelineEvent } from '@tributary/messagepipeline';
+import {
+  createMessage,
+  TributaryError,
+  type PipelineEvent,
+  type StatsDescription,
+} from '@tributary/messagepipeline';
 import { Counter } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   combineObservers,
   createMetricsRegistry,
   createPipelineMetrics,
+  exposeStats,
   pipelineMetricNames,
 } from './metrics.js';
 import { parsePrometheus, sampleKey } from './test-support/prometheus.js';
@@ -169,5 +175,51 @@ describe('combineObservers', () => {
     );
     observe({ type: 'received', stage: 's', message });
     expect(seen).toEqual(['a:received', 'c:received']);
+  });
+});
+
+describe('exposeStats', () => {
+  interface Stats {
+    readonly connected: boolean;
+    readonly received: number;
+    readonly inFlightMessages: number;
+    readonly name: string;
+  }
+  const description: StatsDescription<Stats> = {
+    connected: { kind: 'gauge', help: 'connected' },
+    received: { kind: 'counter', help: 'received' },
+    inFlightMessages: { kind: 'gauge', help: 'in flight' },
+  };
+
+  it('reads stats() at scrape time, with _total on counters and booleans as 0/1', async () => {
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    let stats: Stats = { connected: false, received: 3, inFlightMessages: 2, name: 'x' };
+    exposeStats(registry, { prefix: 'demo', stats: () => stats, description });
+    let text = await registry.metrics();
+    expect(text).toContain('# TYPE tributary_demo_received_total counter');
+    expect(text).toContain('tributary_demo_received_total 3');
+    expect(text).toContain('# TYPE tributary_demo_in_flight_messages gauge');
+    expect(text).toContain('tributary_demo_in_flight_messages 2');
+    expect(text).toContain('tributary_demo_connected 0');
+    stats = { connected: true, received: 10, inFlightMessages: 0, name: 'x' };
+    text = await registry.metrics();
+    expect(text).toContain('tributary_demo_received_total 10');
+    expect(text).toContain('tributary_demo_connected 1');
+    expect(text).not.toContain('tributary_demo_name');
+  });
+
+  it('shares one metric between components told apart by labels', async () => {
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const make = (received: number) => () => ({
+      connected: true,
+      received,
+      inFlightMessages: 0,
+      name: 'x',
+    });
+    exposeStats(registry, { prefix: 'p', stats: make(5), description, labels: { topic: 'a' } });
+    exposeStats(registry, { prefix: 'p', stats: make(7), description, labels: { topic: 'b' } });
+    const text = await registry.metrics();
+    expect(text).toContain('tributary_p_received_total{topic="a"} 5');
+    expect(text).toContain('tributary_p_received_total{topic="b"} 7');
   });
 });

@@ -1,4 +1,9 @@
-import type { PipelineEvent, PipelineObserver } from '@tributary/messagepipeline';
+import type {
+  PipelineEvent,
+  PipelineObserver,
+  StatDescription,
+  StatsDescription,
+} from '@tributary/messagepipeline';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Options for {@link createMetricsRegistry}. */
@@ -265,4 +270,79 @@ export function combineObservers(...observers: readonly PipelineObserver[]): Pip
       }
     }
   };
+}
+
+/** Options for {@link exposeStats}. */
+export interface ExposeStatsOptions<S> {
+  /** Metric name prefix after `tributary_`, such as `mqtt` or `pubsub_consumer`. */
+  readonly prefix: string;
+  /** Read at every scrape. */
+  readonly stats: () => S;
+  /** The component's description of its fields; fields it does not list are not exported. */
+  readonly description: StatsDescription<S>;
+  /** Labels on every metric, for example `{ topic: 'raw' }` when one app has several producers. */
+  readonly labels?: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * Exposes a component's `stats()` on `registry`, read at scrape time: one metric per described
+ * field, named `tributary_<prefix>_<field in snake_case>`, with `_total` on counters. Booleans
+ * export as 0 and 1. Calling it again for the same prefix (another producer, with other labels)
+ * shares the metrics.
+ */
+export function exposeStats<S>(registry: Registry, options: ExposeStatsOptions<S>): void {
+  const labels = options.labels ?? {};
+  const labelNames = Object.keys(labels);
+  const description = options.description as Readonly<Record<string, StatDescription>>;
+  for (const [field, { kind, help }] of Object.entries(description)) {
+    const name = `tributary_${options.prefix}_${snakeCase(field)}${kind === 'counter' ? '_total' : ''}`;
+    const existing = registry.getSingleMetric(name) as Gauge | Counter | undefined;
+    const read = (): number => {
+      const value = (options.stats() as Record<string, unknown>)[field];
+      return typeof value === 'boolean' ? Number(value) : Number(value ?? 0);
+    };
+    const sources = statSources.get(existing ?? {}) ?? [];
+    sources.push({ labels, read });
+    if (existing !== undefined) continue;
+    const collect = (metric: Gauge | Counter): void => {
+      if (metric instanceof Counter) metric.reset(); // a counter cannot be set, only re-added
+      for (const source of sources) {
+        if (metric instanceof Gauge) metric.set(source.labels, source.read());
+        else metric.inc(source.labels, source.read());
+      }
+    };
+    const metric: Gauge | Counter =
+      kind === 'gauge'
+        ? new Gauge({
+            name,
+            help,
+            labelNames,
+            registers: [registry],
+            collect() {
+              collect(this);
+            },
+          })
+        : new Counter({
+            name,
+            help,
+            labelNames,
+            registers: [registry],
+            collect() {
+              collect(this);
+            },
+          });
+    statSources.set(metric, sources);
+  }
+}
+
+interface StatSource {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly read: () => number;
+}
+
+/** The components behind each stats metric (several producers share one metric by label). */
+const statSources = new WeakMap<object, StatSource[]>();
+
+function snakeCase(field: string): string {
+  return field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 }

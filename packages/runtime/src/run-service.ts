@@ -6,7 +6,7 @@ import {
   within,
 } from '@tributary/messagepipeline/kernel';
 import type { Registry } from 'prom-client';
-import { createHealthServer, type HealthServer, type Route } from './http-server.js';
+import { createHealthServer, type HealthServer, type HttpRoute } from './http-server.js';
 import { createMetricsRegistry } from './metrics.js';
 
 /**
@@ -77,7 +77,7 @@ export interface RunServiceOptions {
   /** Served on `/metrics`. @defaultValue a new registry with the default process metrics */
   readonly registry?: Registry | undefined;
   /** Extra HTTP endpoints (more can be added through `server.addRoute`). */
-  readonly routes?: readonly Route[] | undefined;
+  readonly routes?: readonly HttpRoute[] | undefined;
   /** HTTP port; 0 picks a free one. @defaultValue 8080 */
   readonly port?: number | undefined;
   /** @defaultValue every interface */

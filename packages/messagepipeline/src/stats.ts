@@ -1,0 +1,15 @@
+/** What one field of a component's `stats()` measures. */
+export interface StatDescription {
+  /** `counter`: only grows (exported with `_total`); `gauge`: goes up and down (a boolean is 0/1). */
+  readonly kind: 'counter' | 'gauge';
+  readonly help: string;
+}
+
+/**
+ * Describes every numeric or boolean field of a component's `stats()`, so the runtime can expose
+ * them as Prometheus metrics with the right type and name, and apps need no hand-built gauges.
+ * The component that defines the stats exports its description beside them.
+ */
+export type StatsDescription<S> = {
+  readonly [K in keyof S as S[K] extends number | boolean ? K : never]: StatDescription;
+};
