@@ -150,6 +150,7 @@ class MqttConsumerImpl implements MqttConsumer {
   /** Entries ready to be handed out, FIFO. */
   readonly #ready = new Deque<Entry>();
   #reader: Deferred<IteratorResult<Message>> | undefined;
+  #iterating = false;
   /** QoS 1/2 entries of the current connection in arrival order (MQTT acks in that order). */
   readonly #ackQueue = new Deque<Entry>();
   /** mqtt.js callbacks held back while the consumer is full: calling one resumes reading. */
@@ -232,10 +233,21 @@ class MqttConsumerImpl implements MqttConsumer {
     };
   }
 
+  /** One iterator only; leaving it early (`return()`) stops the consumer, as every adapter does. */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
+    if (this.#iterating) {
+      throw new TributaryError(
+        'INVALID_ARGUMENT',
+        `MQTT consumer '${this.name}' is already being iterated`,
+      );
+    }
+    this.#iterating = true;
     return {
       next: () => this.#next(),
-      return: () => Promise.resolve({ done: true, value: undefined }),
+      return: async () => {
+        await this.stop();
+        return { done: true, value: undefined };
+      },
     };
   }
 

@@ -15,15 +15,16 @@ interface PackageJson {
   readonly dependencies?: Readonly<Record<string, string>>;
 }
 
-function readJson<T>(path: string): T {
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
+function readJson(path: string): PackageJson & { references?: { path: string }[] } {
+  return JSON.parse(readFileSync(path, 'utf8')) as PackageJson & {
+    references?: { path: string }[];
+  };
 }
 
 function workspaceRoot(from: string): string {
   for (let dir = resolve(from); ; dir = dirname(dir)) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && readJson<PackageJson>(manifest).workspaces !== undefined)
-      return dir;
+    if (existsSync(manifest) && readJson(manifest).workspaces !== undefined) return dir;
     if (dirname(dir) === dir) throw new Error(`no npm workspace root above ${from}`);
   }
 }
@@ -41,15 +42,13 @@ export function productionClosure(projectDir: string): ProductionClosure {
     if (!existsSync(parent)) continue;
     for (const entry of readdirSync(parent)) {
       const manifest = join(parent, entry, 'package.json');
-      const name = existsSync(manifest) ? readJson<PackageJson>(manifest).name : undefined;
+      const name = existsSync(manifest) ? readJson(manifest).name : undefined;
       if (name !== undefined) dirs.set(name, join(parent, entry));
     }
   }
   const packages = new Set<string>();
   const visitPackage = (dir: string): void => {
-    for (const dependency of Object.keys(
-      readJson<PackageJson>(join(dir, 'package.json')).dependencies ?? {},
-    )) {
+    for (const dependency of Object.keys(readJson(join(dir, 'package.json')).dependencies ?? {})) {
       const target = dirs.get(dependency);
       if (target === undefined || packages.has(dependency)) continue;
       packages.add(dependency);
@@ -60,7 +59,7 @@ export function productionClosure(projectDir: string): ProductionClosure {
   const visitTsconfig = (dir: string): void => {
     const config = join(dir, 'tsconfig.lib.json');
     if (!existsSync(config)) return;
-    const references = readJson<{ references?: { path: string }[] }>(config).references ?? [];
+    const references = readJson(config).references ?? [];
     for (const reference of references) {
       const target = dirname(resolve(dir, reference.path));
       const key = relative(root, target);

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { TributaryError } from '../errors.js';
-import { requireInteger, requireName, requireNumber } from '../kernel/validate.js';
+import { requireInteger, requireName } from '../kernel/validate.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
-import type { MessageConsumer, MessageProducer } from '../ports.js';
+import type { HealthReporter } from '../lifecycle.js';
+import type { MessageProducer, PollingConsumer } from '../ports.js';
 import { InMemoryConsumer } from './consumer.js';
 import { DEFAULT_CLIENT_OPTIONS, resolveSubscriptionOptions } from './options.js';
 import type {
@@ -42,9 +43,12 @@ export interface InMemoryBroker {
   hasTopic(name: string): boolean;
   hasSubscription(name: string): boolean;
   /** A producer for `topic`. @throws {@link TributaryError} `NOT_FOUND` */
-  producer(topic: string, options?: InMemoryProducerOptions): MessageProducer;
+  producer(topic: string, options?: InMemoryProducerOptions): MessageProducer & HealthReporter;
   /** A competing consumer of `subscription`. @throws {@link TributaryError} `NOT_FOUND` */
-  consumer(subscription: string, options?: InMemoryConsumerOptions): MessageConsumer;
+  consumer(
+    subscription: string,
+    options?: InMemoryConsumerOptions,
+  ): PollingConsumer & HealthReporter;
   /** @throws {@link TributaryError} `NOT_FOUND` */
   subscriptionStats(name: string): SubscriptionStats;
   stats(): BrokerStats;
@@ -110,18 +114,19 @@ class InMemoryBrokerImpl implements InMemoryBroker {
     return this.#subscriptions.has(name);
   }
 
-  producer(topic: string, options: InMemoryProducerOptions = {}): MessageProducer {
+  producer(topic: string, options: InMemoryProducerOptions = {}): MessageProducer & HealthReporter {
     this.#checkOpen();
     const target = this.#topic(topic);
-    const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_CLIENT_OPTIONS.stopTimeoutMs;
-    requireNumber('stopTimeoutMs', stopTimeoutMs, 0);
-    const producer = new InMemoryProducer(target, options.name ?? topic, stopTimeoutMs);
+    const producer = new InMemoryProducer(target, options.name ?? topic);
     this.#producers.add(producer);
     void producer.done.then(() => this.#producers.delete(producer));
     return producer;
   }
 
-  consumer(subscription: string, options: InMemoryConsumerOptions = {}): MessageConsumer {
+  consumer(
+    subscription: string,
+    options: InMemoryConsumerOptions = {},
+  ): PollingConsumer & HealthReporter {
     this.#checkOpen();
     const source = this.#subscription(subscription);
     const maxPrefetch = options.maxPrefetchMessages ?? DEFAULT_CLIENT_OPTIONS.maxPrefetchMessages;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createInMemoryBroker } from './broker.js';
 import type { InMemoryBroker } from './broker.js';
 import type { PollingConsumer } from '../ports.js';
-import { bytes, isPending, pull, text } from './test-support/helpers.js';
+import { bytes, isPending, pull, text, iterator } from './test-support/helpers.js';
 
 let broker: InMemoryBroker;
 
@@ -63,7 +63,7 @@ describe('in-memory consumer', () => {
     let polled = 0;
     while (consumer.poll() !== undefined) polled++;
     expect(polled).toBe(1_023);
-    const next = await consumer[Symbol.asyncIterator]().next();
+    const next = await iterator(consumer).next();
     expect(next.done).toBe(false);
     expect(consumer.poll()).toBeDefined();
     await consumer.stop();
@@ -98,7 +98,7 @@ describe('in-memory consumer', () => {
     const first = broker.consumer('raw-a', { maxPrefetchMessages: 8 });
     const taken = await pull(first, 3);
     await first.stop();
-    await expect(first[Symbol.asyncIterator]().next()).resolves.toMatchObject({ done: true });
+    await expect(iterator(first).next()).resolves.toMatchObject({ done: true });
     expect(await isPending(first.done)).toBe(false);
     expect(broker.subscriptionStats('raw-a')).toMatchObject({
       prefetchedMessages: 0,
@@ -130,7 +130,7 @@ describe('in-memory consumer', () => {
 
   it('stop() ends a pending next() with done', async () => {
     const consumer = broker.consumer('raw-a');
-    const waiting = consumer[Symbol.asyncIterator]().next();
+    const waiting = iterator(consumer).next();
     expect(await isPending(waiting)).toBe(true);
     await consumer.stop();
     await expect(waiting).resolves.toEqual({ done: true, value: undefined });
@@ -140,7 +140,7 @@ describe('in-memory consumer', () => {
 
   it('a waiting consumer is woken by a later publish', async () => {
     const consumer = broker.consumer('raw-a');
-    const next = consumer[Symbol.asyncIterator]().next();
+    const next = iterator(consumer).next();
     expect(await isPending(next)).toBe(true);
     await publish(1);
     const result = await next;

@@ -4,7 +4,8 @@ import type { PollingConsumer } from '../ports.js';
 import type { Entry } from './entry.js';
 import type { Subscription, Waiter } from './subscription.js';
 import { Lifecycle } from '../kernel/lifecycle.js';
-import type { StopOptions } from '../lifecycle.js';
+import { TributaryError } from '../errors.js';
+import type { ComponentHealth, HealthReporter, StopOptions } from '../lifecycle.js';
 
 const DONE: IteratorResult<Message> = Object.freeze({ done: true, value: undefined });
 
@@ -21,7 +22,9 @@ const YIELD_EVERY_MESSAGES = 1024;
  * ends the iteration and puts prefetched, never-yielded messages back at the front of the
  * backlog. Messages already yielded stay outstanding until acked, nacked or expired.
  */
-export class InMemoryConsumer implements PollingConsumer, AsyncIterator<Message>, Waiter {
+export class InMemoryConsumer
+  implements PollingConsumer, HealthReporter, AsyncIterator<Message>, Waiter
+{
   readonly name: string;
   readonly #subscription: Subscription;
   readonly #maxPrefetch: number;
@@ -32,6 +35,7 @@ export class InMemoryConsumer implements PollingConsumer, AsyncIterator<Message>
   #end = 0;
   #waiting: ((result: IteratorResult<Message>) => void)[] = [];
   #registered = false;
+  #iterating = false;
   /** Set by the stop hook; read on every `next()`, so a field rather than a getter chain. */
   #stopped = false;
   #sinceWait = 0;
@@ -59,7 +63,22 @@ export class InMemoryConsumer implements PollingConsumer, AsyncIterator<Message>
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Message> {
+    if (this.#iterating) {
+      throw new TributaryError(
+        'INVALID_ARGUMENT',
+        `consumer '${this.name}' is already being iterated`,
+      );
+    }
+    this.#iterating = true;
     return this;
+  }
+
+  /** Ready from start to stop; reports what it holds prefetched. */
+  health(): ComponentHealth {
+    return this.#lifecycle.health(() => ({
+      ready: true,
+      detail: `${this.#end - this.#index} prefetched`,
+    }));
   }
 
   next(): Promise<IteratorResult<Message>> {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createInMemoryBroker } from './broker.js';
 import type { InMemoryBroker } from './broker.js';
 import { deadLetterSourceAttributes } from './subscription.js';
-import { bytes, isPending, pull, text } from './test-support/helpers.js';
+import { bytes, isPending, pull, text, iterator } from './test-support/helpers.js';
 
 let broker: InMemoryBroker;
 
@@ -37,7 +37,7 @@ describe('in-memory broker: acknowledgement and redelivery', () => {
       acked: 1,
       nacked: 0,
     });
-    const next = consumer[Symbol.asyncIterator]().next();
+    const next = iterator(consumer).next();
     await vi.advanceTimersByTimeAsync(5_000);
     expect(await isPending(next)).toBe(true);
     expect(broker.subscriptionStats('raw-a').expired).toBe(0);
@@ -76,7 +76,7 @@ describe('in-memory broker: acknowledgement and redelivery', () => {
     await broker.producer('raw').publish({ data: bytes('x') });
     const consumer = broker.consumer('raw-a');
     const [first] = await pull(consumer, 1);
-    const redelivery = consumer[Symbol.asyncIterator]().next();
+    const redelivery = iterator(consumer).next();
     await vi.advanceTimersByTimeAsync(9_999);
     expect(await isPending(redelivery)).toBe(true);
     await vi.advanceTimersByTimeAsync(2_001);
@@ -132,7 +132,7 @@ describe('in-memory broker: acknowledgement and redelivery', () => {
       deadLettered: 1,
       nacked: 3,
     });
-    const next = consumer[Symbol.asyncIterator]().next();
+    const next = iterator(consumer).next();
     expect(await isPending(next)).toBe(true);
   });
 

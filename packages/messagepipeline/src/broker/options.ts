@@ -1,5 +1,4 @@
 import { InvalidArgumentError } from '../errors.js';
-import { DEFAULT_STOP_TIMEOUT_MS } from '../kernel/lifecycle.js';
 import { requireInteger } from '../kernel/validate.js';
 import type { Logger } from '../logger.js';
 
@@ -82,11 +81,6 @@ export interface InMemoryConsumerOptions {
 export interface InMemoryProducerOptions {
   /** For logs and metrics. @defaultValue the topic name */
   readonly name?: string | undefined;
-  /**
-   * How long `stop()` waits for blocked publishes to be admitted before rejecting them with a
-   * retriable `CLOSED` error. @defaultValue 8_000
-   */
-  readonly stopTimeoutMs?: number | undefined;
 }
 
 /** Options of {@link createInMemoryBroker}. */
@@ -110,7 +104,6 @@ export const DEFAULT_SUBSCRIPTION_OPTIONS = Object.freeze({
 /** The consumer and producer defaults. */
 export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
   maxPrefetchMessages: 32,
-  stopTimeoutMs: DEFAULT_STOP_TIMEOUT_MS,
 }) satisfies Required<Omit<InMemoryConsumerOptions & InMemoryProducerOptions, 'name'>>;
 
 const OVERFLOW_STRATEGIES: readonly string[] = ['block', 'reject'] satisfies OverflowStrategy[];

@@ -1,8 +1,7 @@
 import { TributaryError } from '../errors.js';
-import { within } from '../kernel/deadline.js';
 import { deferred, type Deferred } from '../kernel/deferred.js';
 import { Lifecycle } from '../kernel/lifecycle.js';
-import type { StopOptions } from '../lifecycle.js';
+import type { ComponentHealth, HealthReporter, StopOptions } from '../lifecycle.js';
 import type { MessageProducer, OutgoingMessage, PublishOptions } from '../ports.js';
 import type { PublishOwner, Topic } from './topic.js';
 
@@ -11,21 +10,22 @@ import type { PublishOwner, Topic } from './topic.js';
  * message is in every subscription's backlog (that is the broker's confirmation); while a
  * backlog is full it waits (see `overflow`).
  */
-export class InMemoryProducer implements MessageProducer, PublishOwner {
+export class InMemoryProducer implements MessageProducer, HealthReporter, PublishOwner {
   readonly name: string;
   readonly #topic: Topic;
   readonly #lifecycle: Lifecycle;
   #blocked = 0;
   #flushed: Deferred<undefined> | undefined;
 
-  constructor(topic: Topic, name: string, stopTimeoutMs: number) {
+  constructor(topic: Topic, name: string) {
     this.#topic = topic;
     this.name = name;
-    this.#lifecycle = new Lifecycle(
-      `producer '${name}'`,
-      { stop: (timeoutMs) => this.#stop(timeoutMs), stopUnstarted: true },
-      stopTimeoutMs,
-    );
+    this.#lifecycle = new Lifecycle(`producer '${name}'`, {
+      stop: () => {
+        this.#stop();
+      },
+      stopUnstarted: true,
+    });
   }
 
   get done(): Promise<void> {
@@ -46,14 +46,24 @@ export class InMemoryProducer implements MessageProducer, PublishOwner {
     return this.#topic.publish(message, options?.signal, this);
   }
 
+  /** Ready from start to stop; reports publishes waiting for room. */
+  health(): ComponentHealth {
+    return this.#lifecycle.health(() => ({ ready: true, detail: `${this.#blocked} waiting` }));
+  }
+
+  /** Publishes waiting for room in a full subscription. */
+  get waiting(): number {
+    return this.#blocked;
+  }
+
   flush(): Promise<void> {
     if (this.#blocked === 0) return Promise.resolve();
     return (this.#flushed ??= deferred<undefined>()).promise;
   }
 
   /**
-   * Refuses new publishes, waits up to `timeoutMs` for blocked ones to be admitted, then rejects
-   * what is still blocked with a retriable `CLOSED` error (those messages were not published).
+   * Refuses new publishes and rejects those still waiting for room with a retriable `CLOSED`
+   * error (they were never published). What was admitted is already confirmed.
    */
   stop(options?: StopOptions): Promise<void> {
     return this.#lifecycle.stop(options);
@@ -78,8 +88,8 @@ export class InMemoryProducer implements MessageProducer, PublishOwner {
     return this.stop({ timeoutMs: 0 });
   }
 
-  async #stop(timeoutMs: number): Promise<void> {
-    if (this.#blocked > 0 && timeoutMs > 0) await within(this.flush(), timeoutMs);
+  /** Admitted publishes are confirmed already; those still waiting for room were never accepted. */
+  #stop(): void {
     if (this.#blocked > 0) {
       this.#topic.cancelBlocked(
         this,

@@ -88,6 +88,8 @@ export const DEFAULT_PUBSUB_PRODUCER_OPTIONS = Object.freeze({
   stopTimeoutMs: DEFAULT_STOP_TIMEOUT_MS,
 });
 
+const noop = (): void => undefined;
+
 class PubSubTopicProducer implements PubSubProducer {
   readonly name: string;
   readonly topicName: string;
@@ -97,6 +99,8 @@ class PubSubTopicProducer implements PubSubProducer {
   readonly #logger: Logger;
   readonly #pending = new Set<Promise<unknown>>();
   readonly #lifecycle: Lifecycle;
+  /** flush() calls under way: publishes granted credit meanwhile are sent at once. */
+  #flushes = 0;
   #published = 0;
   #failed = 0;
 
@@ -218,11 +222,15 @@ class PubSubTopicProducer implements PubSubProducer {
       : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const orderingKey = message.orderingKey === '' ? undefined : message.orderingKey;
     try {
-      const id = await this.#topic.publishMessage({
+      const publishing = this.#topic.publishMessage({
         data: buffer,
         ...(message.attributes === undefined ? {} : { attributes: { ...message.attributes } }),
         ...(orderingKey === undefined ? {} : { orderingKey }),
       });
+      // A flush() is waiting for this publish (it was waiting for credit): send it now, not
+      // when its batch window ends.
+      if (this.#flushes > 0) this.#topic.flush().catch(noop);
+      const id = await publishing;
       this.#published += 1;
       return id;
     } catch (error) {
@@ -245,8 +253,12 @@ class PubSubTopicProducer implements PubSubProducer {
 
   async flush(): Promise<void> {
     const pending = [...this.#pending];
-    const flushing = this.#topic.flush().catch(() => undefined);
-    await Promise.allSettled([...pending, flushing]);
+    this.#flushes += 1;
+    try {
+      await Promise.allSettled([...pending, this.#topic.flush().catch(noop)]);
+    } finally {
+      this.#flushes -= 1;
+    }
   }
 
   stats(): PubSubProducerStats {
@@ -267,14 +279,14 @@ class PubSubTopicProducer implements PubSubProducer {
   }
 
   async #stop(timeoutMs: number): Promise<void> {
+    // Publishes still waiting for credit were never accepted: they fail now, retriably.
+    this.#credit.rejectAll(
+      TributaryError.transient('CLOSED', `producer for '${this.topicName}' is stopped`),
+    );
     const pending = this.#pending.size;
     const timedOut = (await within(this.flush(), timeoutMs)).kind === 'timeout';
     if (timedOut) {
-      const error = TributaryError.transient(
-        'TIMEOUT',
-        `producer for '${this.topicName}' stopped before publishes were confirmed`,
-      );
-      this.#credit.rejectAll(error);
+      // What the client holds is still sent; its callers learn the outcome when it arrives.
       this.#logger.warn(
         { pending: this.#pending.size, timeoutMs },
         'stop deadline passed with publishes unconfirmed',

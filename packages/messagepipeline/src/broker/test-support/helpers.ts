@@ -12,12 +12,25 @@ export function text(message: Message): string {
   return decoder.decode(message.data);
 }
 
+/** Each consumer's one iterator (a consumer refuses a second). */
+const iterators = new WeakMap<MessageConsumer, AsyncIterator<Message>>();
+
+/** The consumer's one iterator, made on first use. */
+export function iterator(consumer: MessageConsumer): AsyncIterator<Message> {
+  let found = iterators.get(consumer);
+  if (found === undefined) {
+    found = consumer[Symbol.asyncIterator]();
+    iterators.set(consumer, found);
+  }
+  return found;
+}
+
 /** Pulls exactly `count` messages from a consumer's iterator. */
 export async function pull(consumer: MessageConsumer, count: number): Promise<Message[]> {
-  const iterator = consumer[Symbol.asyncIterator]();
+  const messages = iterator(consumer);
   const out: Message[] = [];
   while (out.length < count) {
-    const result = await iterator.next();
+    const result = await messages.next();
     if (result.done === true) throw new Error(`consumer ended after ${out.length} messages`);
     out.push(result.value);
   }
