@@ -70,6 +70,10 @@ export {
   ENVELOPE_VERSION,
 } from './envelope.js';
 export type { EnvelopeSource, EnvelopeV1 } from './envelope.js';
+// Pure naming rules (no Google client): also here, so runtime and mqttconverter validate names
+// without loading @google-cloud/pubsub.
+export { projectIdProblem, pubsubIdProblem, pubsubNameProblem } from './pubsub/resource-names.js';
+export type { PubSubCollection } from './pubsub/resource-names.js';
 export { backoffDelayMs, DEFAULT_RETRY_OPTIONS, resolveRetryOptions, retry } from './retry.js';
 export type { RetryCallOptions, RetryOptions, RetryPolicy } from './retry.js';
 export type { PipelineServiceOptions } from './services/options.js';
