@@ -25,6 +25,7 @@ import {
   type MqttConsumerOptions,
   type ResolvedMqttConsumerOptions,
 } from './consumer-options.js';
+import { createLogThrottle } from './log-throttle.js';
 import { createRouter, type Router } from './router.js';
 import { readTlsFiles } from './tls-files.js';
 
@@ -34,6 +35,8 @@ export interface MqttConsumerStats {
   readonly subscribed: boolean;
   /** Successful connections so far (reconnects included). */
   readonly connections: number;
+  /** Connection attempts that failed (refused, TLS, CONNACK error, closed before CONNACK). */
+  readonly connectFailures: number;
   readonly received: number;
   /** PUBACKs (QoS 1) and PUBRECs (QoS 2) sent. */
   readonly acksSent: number;
@@ -120,6 +123,8 @@ class MqttConsumerImpl implements MqttConsumer {
   #subscribed = false;
   #subscribeProblem: string | undefined;
   #lastError: string | undefined;
+  /** Why the current connection attempt failed, when mqtt.js said (an 'error' before 'close'). */
+  #attemptError: string | undefined;
   #reconnectAttempt = 0;
   #subscriptionIdentifiers = true;
 
@@ -139,6 +144,8 @@ class MqttConsumerImpl implements MqttConsumer {
   #drained: Deferred<void> | undefined;
 
   #connections = 0;
+  #connectFailures = 0;
+  readonly #connectFailureLog;
   #received = 0;
   #acksSent = 0;
   #staleAcks = 0;
@@ -149,6 +156,7 @@ class MqttConsumerImpl implements MqttConsumer {
     this.#options = options;
     this.name = options.name;
     this.#router = createRouter(options.routes);
+    this.#connectFailureLog = createLogThrottle(options.connectFailureLogIntervalMs);
     this.#done.promise.catch(noop);
   }
 
@@ -188,6 +196,7 @@ class MqttConsumerImpl implements MqttConsumer {
       connected: this.#connected,
       subscribed: this.#subscribed,
       connections: this.#connections,
+      connectFailures: this.#connectFailures,
       received: this.#received,
       acksSent: this.#acksSent,
       staleAcks: this.#staleAcks,
@@ -291,10 +300,12 @@ class MqttConsumerImpl implements MqttConsumer {
     client.on('error', (error) => {
       if (error === ACK_DEFERRED) return;
       const text = error.message;
-      if (text !== this.#lastError) {
+      this.#attemptError = text;
+      // While connecting, the failed attempt is logged once it closes ('MQTT connect failed').
+      if (text !== this.#lastError && this.#connected) {
         this.#options.logger.warn({ error: text }, 'MQTT error');
-        this.#lastError = text;
       }
+      this.#lastError = text;
     });
     client.on('offline', () => {
       this.#options.logger.info({}, 'MQTT offline; reconnecting with backoff');
@@ -383,13 +394,26 @@ class MqttConsumerImpl implements MqttConsumer {
     this.#reconnectAttempt++;
     const delay = backoffDelayMs(this.#options.reconnect, this.#reconnectAttempt);
     client.options.reconnectPeriod = delay;
+    const reason = this.#attemptError ?? 'connection closed before CONNACK';
+    this.#attemptError = undefined;
     if (wasConnected && this.#state === 'running') {
-      this.#options.logger.warn({ reconnectInMs: delay }, 'MQTT connection lost');
+      this.#options.logger.warn({ reason, reconnectInMs: delay }, 'MQTT connection lost');
     } else if (this.#state === 'running') {
-      this.#options.logger.debug(
-        { reconnectInMs: delay, attempt: this.#reconnectAttempt },
-        'MQTT connect failed',
-      );
+      this.#connectFailures++;
+      this.#lastError = reason;
+      const suppressed = this.#connectFailureLog.admit(reason);
+      if (suppressed !== undefined) {
+        this.#options.logger.warn(
+          {
+            reason,
+            attempt: this.#reconnectAttempt,
+            reconnectInMs: delay,
+            connectFailures: this.#connectFailures,
+            suppressed,
+          },
+          'MQTT connect failed',
+        );
+      }
     }
   }
 
