@@ -4,12 +4,14 @@ import {
   createMetricsRegistry,
   createPipelineMetrics,
   createProgressMonitor,
+  exitWithConfigProblems,
   Gauge,
   loadConfigOrExit,
   redactConfig,
   runService,
 } from '@tributary/runtime';
-import { loadRoutesFile, RouteConfigError } from '@tributary/mqttconverter';
+import { isTributaryError } from '@tributary/messagepipeline';
+import { formatRouteProblem, loadRoutesFile, RouteConfigError } from '@tributary/mqttconverter';
 import { IngestionEnv } from './config.js';
 import { buildIngestion } from './pipeline.js';
 
@@ -26,8 +28,9 @@ try {
   routes = await loadRoutesFile(config.ROUTES_FILE);
 } catch (error) {
   if (!(error instanceof RouteConfigError)) throw error;
-  process.stderr.write(`${error.message}\n`);
-  process.exit(78); // EX_CONFIG, as for a bad variable
+  exitWithConfigProblems(
+    error.problems.map((p) => ({ variable: 'ROUTES_FILE', problem: formatRouteProblem(p) })),
+  );
 }
 
 const registry = createMetricsRegistry({ defaultLabels: { service: 'ingestion' } });
@@ -35,7 +38,17 @@ const progress = createProgressMonitor({ stallAfterMs: config.STALL_AFTER_MS });
 const observer = combineObservers(createPipelineMetrics(registry), (event) => {
   progress.observe(event);
 });
-const ingestion = buildIngestion(config, { routes, logger, observer });
+let ingestion;
+try {
+  ingestion = buildIngestion(config, { routes, logger, observer });
+} catch (error) {
+  // The schema checks what the clients refuse; should a value still slip through, it is a
+  // configuration mistake all the same: exit 78 with the reason, not a stack trace.
+  if (!isTributaryError(error) || !['INVALID_ARGUMENT', 'CONFIG_INVALID'].includes(error.code)) {
+    throw error;
+  }
+  exitWithConfigProblems([{ variable: '(environment)', problem: error.message }]);
+}
 const { consumer } = ingestion;
 
 const stat = (name: string, help: string, read: () => number): void => {
@@ -60,6 +73,11 @@ stat(
   'tributary_mqtt_unacked_messages',
   'MQTT messages received and not yet acknowledged',
   () => consumer.stats().inFlightMessages,
+);
+stat(
+  'tributary_mqtt_connect_failures',
+  'MQTT connection attempts that failed (refused, TLS, timeout, CONNACK error)',
+  () => consumer.stats().connectFailures,
 );
 stat('tributary_mqtt_acks_sent', 'PUBACKs and PUBRECs sent', () => consumer.stats().acksSent);
 stat(
