@@ -1,3 +1,6 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigInvalidError, loadConfig } from '@tributary/runtime';
 import { describe, expect, it } from 'vitest';
 import { IngestionEnv } from './config.js';
@@ -40,6 +43,11 @@ describe('IngestionEnv', () => {
     ['MQTT_SHARED_GROUP', 'a/b'],
     ['MQTT_TLS_REJECT_UNAUTHORIZED', 'perhaps'],
     ['GOOGLE_CLOUD_PROJECT', 'X'],
+    ['MQTT_URL', 'mqtt://host:99999'],
+    ['DEAD_LETTER_TOPIC', 'dl'],
+    ['DEAD_LETTER_TOPIC', 'goog-dead-letters'],
+    ['MQTT_TLS_CA_FILE', '/nonexistent/ca.pem'],
+    ['MQTT_TLS_CA_FILE', '/'],
   ])('names a bad %s', (name, value) => {
     expect(() => loadConfig(IngestionEnv, { ...minimal, [name]: value })).toThrow(
       expect.objectContaining({ message: expect.stringContaining(`${name}:`) }) as Error,
@@ -62,5 +70,61 @@ describe('IngestionEnv', () => {
         expect((error as Error).message).toContain(`${name}:`);
       }
     }
+  });
+
+  it('lists every problem, naming each variable, the TLS files included', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ingestion-config-'));
+    const key = join(dir, 'key.pem');
+    await writeFile(key, '-----BEGIN PRIVATE KEY-----\n');
+    try {
+      loadConfig(IngestionEnv, {
+        ...minimal,
+        PORT: 'abc',
+        DEAD_LETTER_TOPIC: 'dl',
+        MQTT_TLS_CA_FILE: dir,
+        MQTT_TLS_CERT_FILE: join(dir, 'missing.pem'),
+        MQTT_TLS_KEY_FILE: key,
+      });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigInvalidError).problems).toEqual([
+        { variable: 'PORT', problem: "expected an integer port, got 'abc'" },
+        {
+          variable: 'MQTT_TLS_CA_FILE',
+          problem: `expected a readable file: '${dir}' is a directory, not a file`,
+        },
+        {
+          variable: 'MQTT_TLS_CERT_FILE',
+          problem: `expected a readable file: '${join(dir, 'missing.pem')}' does not exist`,
+        },
+        {
+          variable: 'DEAD_LETTER_TOPIC',
+          problem:
+            "expected a Pub/Sub topic id or full name: 'dl' has 2 characters; a Pub/Sub id has 3 to 255",
+        },
+      ]);
+    }
+  });
+
+  it('wants the client certificate and key together', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ingestion-config-'));
+    const pem = join(dir, 'cert.pem');
+    await writeFile(pem, '-----BEGIN CERTIFICATE-----\n');
+    expect(() => loadConfig(IngestionEnv, { ...minimal, MQTT_TLS_CERT_FILE: pem })).toThrow(
+      'MQTT_TLS_KEY_FILE: required with MQTT_TLS_CERT_FILE',
+    );
+    expect(() => loadConfig(IngestionEnv, { ...minimal, MQTT_TLS_KEY_FILE: pem })).toThrow(
+      'MQTT_TLS_CERT_FILE: required with MQTT_TLS_KEY_FILE',
+    );
+    // Also when another variable failed: every problem at once.
+    expect(() =>
+      loadConfig(IngestionEnv, { ...minimal, PORT: 'abc', MQTT_TLS_CERT_FILE: pem }),
+    ).toThrow(/PORT: .*\n {2}MQTT_TLS_KEY_FILE: required with MQTT_TLS_CERT_FILE/);
+    const config = loadConfig(IngestionEnv, {
+      ...minimal,
+      MQTT_TLS_CERT_FILE: pem,
+      MQTT_TLS_KEY_FILE: pem,
+    });
+    expect(config.MQTT_TLS_CERT_FILE).toBe(pem);
   });
 });

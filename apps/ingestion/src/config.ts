@@ -1,18 +1,20 @@
 import { configField, secret, standardConfigShape } from '@tributary/runtime';
 import * as z from 'zod';
 
-const optionalPath = (description: string) => z.string().min(1).optional().describe(description);
+const optionalFile = (description: string) =>
+  configField.readableFile().optional().describe(description);
 
-/** Every variable the ingestion app reads; `README.md` renders it with `configMarkdownTable`. */
-export const IngestionEnv = z.object({
+const MQTT_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'tcp:', 'tls:', 'ssl:', 'ws:', 'wss:']);
+
+const IngestionFields = z.object({
   ...standardConfigShape(),
   GOOGLE_CLOUD_PROJECT: configField.googleCloudProject(),
   MQTT_URL: z
     .string()
-    .regex(
-      /^(mqtts?|tcp|tls|ssl|wss?):\/\/[^/]+/,
-      'expected a URL like mqtt://host:1883 or mqtts://host:8883',
-    )
+    .refine((value) => {
+      const url = URL.parse(value);
+      return url !== null && url.host !== '' && MQTT_PROTOCOLS.has(url.protocol);
+    }, 'expected a URL like mqtt://host:1883 or mqtts://host:8883')
     .describe('MQTT broker URL (mqtt://, mqtts://, tcp://, tls://, ws://, wss://)'),
   MQTT_CLIENT_ID: z
     .string()
@@ -23,11 +25,11 @@ export const IngestionEnv = z.object({
     ),
   MQTT_USERNAME: z.string().optional().describe('MQTT username'),
   MQTT_PASSWORD: secret(z.string().optional()).describe('MQTT password'),
-  MQTT_TLS_CA_FILE: optionalPath('PEM file of the CA that signed the broker certificate'),
-  MQTT_TLS_CERT_FILE: optionalPath(
+  MQTT_TLS_CA_FILE: optionalFile('PEM file of the CA that signed the broker certificate'),
+  MQTT_TLS_CERT_FILE: optionalFile(
     'PEM client certificate for mutual TLS (with MQTT_TLS_KEY_FILE)',
   ),
-  MQTT_TLS_KEY_FILE: optionalPath('PEM private key of MQTT_TLS_CERT_FILE'),
+  MQTT_TLS_KEY_FILE: optionalFile('PEM private key of MQTT_TLS_CERT_FILE'),
   MQTT_TLS_REJECT_UNAUTHORIZED: configField
     .boolean(true)
     .describe('Verify the broker certificate (turn off only for tests)'),
@@ -52,9 +54,8 @@ export const IngestionEnv = z.object({
     .durationMs(30_000, { min: 1 })
     .describe('Largest reconnect delay'),
   ROUTES_FILE: z.string().min(1).describe('YAML routes file (see routes.example.yaml)'),
-  DEAD_LETTER_TOPIC: z
-    .string()
-    .min(1)
+  DEAD_LETTER_TOPIC: configField
+    .pubsubTopic()
     .describe('Pub/Sub topic for oversized and unroutable messages (with error.* attributes)'),
   MAX_PAYLOAD_BYTES: configField
     .bytes(1024 * 1024, { min: 1, max: 10_000_000 })
@@ -79,6 +80,20 @@ export const IngestionEnv = z.object({
   STALL_AFTER_MS: configField
     .durationMs(60_000, { min: 1 })
     .describe('/readyz turns 503 when messages are pending and none settled for this long'),
+});
+
+// Mutual TLS needs both halves (the consumer would refuse one alone). `when`: checked even when
+// other variables failed, so every problem is listed at once.
+const always = { when: () => true };
+
+/** Every variable the ingestion app reads; `README.md` renders it with `configMarkdownTable`. */
+export const IngestionEnv = IngestionFields.refine(
+  (c) => c.MQTT_TLS_CERT_FILE === undefined || c.MQTT_TLS_KEY_FILE !== undefined,
+  { path: ['MQTT_TLS_KEY_FILE'], message: 'required with MQTT_TLS_CERT_FILE', ...always },
+).refine((c) => c.MQTT_TLS_KEY_FILE === undefined || c.MQTT_TLS_CERT_FILE !== undefined, {
+  path: ['MQTT_TLS_CERT_FILE'],
+  message: 'required with MQTT_TLS_KEY_FILE',
+  ...always,
 });
 
 /** The parsed configuration. */

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { findFreePort, startPrivateMosquitto, testEnv, uniqueName } from '@tributary/local-gcp';
@@ -14,6 +16,7 @@ interface Child {
   readonly process: ChildProcess;
   readonly exit: Promise<number | null>;
   output(): string;
+  stderr(): string;
 }
 
 function runMain(env: Readonly<Record<string, string>>): Child {
@@ -27,14 +30,47 @@ function runMain(env: Readonly<Record<string, string>>): Child {
     },
   );
   let output = '';
+  let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stderr += chunk.toString();
+  });
   const exit = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => {
       resolve(code);
     });
   });
-  return { process: child, exit, output: () => output };
+  return { process: child, exit, output: () => output, stderr: () => stderr };
+}
+
+/**
+ * Runs the app with a configuration mistake and checks what an operator sees: exit 78, a JSON
+ * ERROR line on stderr naming the variable, a CRITICAL summary, and no stack trace.
+ */
+async function expectConfigFailure(
+  env: Readonly<Record<string, string>>,
+  variable: string,
+  problem: string,
+): Promise<void> {
+  const child = runMain(ingestionEnvironment(env));
+  expect(await child.exit).toBe(78);
+  const stderr = child.stderr();
+  // Every stderr line is one of our JSON lines: nothing else, a stack trace least of all.
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  expect(lines).toContainEqual(
+    expect.objectContaining({
+      severity: 'ERROR',
+      variable,
+      problem: expect.stringContaining(problem) as string,
+    }),
+  );
+  expect(lines.at(-1)).toMatchObject({ severity: 'CRITICAL', code: 'CONFIG_INVALID' });
+  expect(child.output()).not.toMatch(/^\s+at /m);
+  expect(child.output()).not.toContain('InvalidArgumentError');
 }
 
 async function waitForReady(port: number, child: Child): Promise<void> {
@@ -83,6 +119,50 @@ describe('the ingestion process', () => {
     expect(await child.exit).toBe(78);
     expect(child.output()).toContain(`${routesFile}: route 'bad': topic:`);
   }, 60_000);
+
+  it.each([
+    ['the dead-letter topic', 'dest-ok', 'dl', 'DEAD_LETTER_TOPIC', () => "'dl' has 2 characters"],
+    [
+      'a route destination',
+      'ab',
+      'dead-letters',
+      'ROUTES_FILE',
+      (file: string) => `${file}: route 'r': destination: must be a Pub/Sub topic id`,
+    ],
+  ])(
+    'fails startup naming %s when Pub/Sub would refuse it (exit 78, no stack trace)',
+    async (_, destination, deadLetterTopic, variable, problemIn) => {
+      const routesFile = await writeRoutesFile([
+        { name: 'r', topic: `${uniqueName('names')}/#`, destination },
+      ]);
+      await expectConfigFailure(
+        { ROUTES_FILE: routesFile, DEAD_LETTER_TOPIC: deadLetterTopic },
+        variable,
+        problemIn(routesFile),
+      );
+    },
+    60_000,
+  );
+
+  it.each([
+    ['missing', (dir: string) => join(dir, 'client.pem'), 'does not exist'],
+    ['a directory', (dir: string) => dir, 'is a directory, not a file'],
+  ])(
+    'fails startup naming MQTT_TLS_CERT_FILE when it is %s (exit 78)',
+    async (_, certFileIn, problem) => {
+      const certFile = certFileIn(await mkdtemp(join(tmpdir(), 'ingestion-tls-')));
+      await expectConfigFailure(
+        {
+          ROUTES_FILE: 'unused.yaml',
+          DEAD_LETTER_TOPIC: 'dead-letters',
+          MQTT_TLS_CERT_FILE: certFile,
+        },
+        'MQTT_TLS_CERT_FILE',
+        `'${certFile}' ${problem}`,
+      );
+    },
+    60_000,
+  );
 
   it('loses nothing when killed with SIGKILL mid-stream and restarted', async () => {
     const collected: Collected = await collectTopic(pubsub, 'kill');

@@ -4,12 +4,15 @@ import {
   createMetricsRegistry,
   createPipelineMetrics,
   createProgressMonitor,
+  exitWithConfigProblems,
   exposeStats,
   loadConfigOrExit,
   redactConfig,
   runService,
 } from '@tributary/runtime';
+import { isTributaryError } from '@tributary/messagepipeline';
 import {
+  formatRouteProblem,
   loadRoutesFile,
   mqttConsumerStatsDescription,
   RouteConfigError,
@@ -30,8 +33,9 @@ try {
   routes = await loadRoutesFile(config.ROUTES_FILE);
 } catch (error) {
   if (!(error instanceof RouteConfigError)) throw error;
-  process.stderr.write(`${error.message}\n`);
-  process.exit(78); // EX_CONFIG, as for a bad variable
+  exitWithConfigProblems(
+    error.problems.map((p) => ({ variable: 'ROUTES_FILE', problem: formatRouteProblem(p) })),
+  );
 }
 
 const registry = createMetricsRegistry({ defaultLabels: { service: 'ingestion' } });
@@ -39,7 +43,17 @@ const progress = createProgressMonitor({ stallAfterMs: config.STALL_AFTER_MS });
 const observer = combineObservers(createPipelineMetrics(registry), (event) => {
   progress.observe(event);
 });
-const ingestion = buildIngestion(config, { routes, logger, observer });
+let ingestion;
+try {
+  ingestion = buildIngestion(config, { routes, logger, observer });
+} catch (error) {
+  // The schema checks what the clients refuse; should a value still slip through, it is a
+  // configuration mistake all the same: exit 78 with the reason, not a stack trace.
+  if (!isTributaryError(error) || !['INVALID_ARGUMENT', 'CONFIG_INVALID'].includes(error.code)) {
+    throw error;
+  }
+  exitWithConfigProblems([{ variable: '(environment)', problem: error.message }]);
+}
 const { consumer } = ingestion;
 
 exposeStats(registry, {

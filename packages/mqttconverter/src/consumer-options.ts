@@ -60,6 +60,12 @@ export interface MqttConsumerOptions {
   readonly maxInFlightBytes?: number | undefined;
   /** Backoff of the in-process redelivery of a nacked message. @defaultValue 1 s doubling to 60 s */
   readonly redelivery?: BackoffOptions | undefined;
+  /**
+   * Every failed connection attempt is logged at warn, but at most one line per this interval
+   * for one reason; the next line says how many were held back (`suppressed`). 0 logs every
+   * attempt. @defaultValue 10_000
+   */
+  readonly connectFailureLogIntervalMs?: number | undefined;
   /** Name for logs and metrics. @defaultValue 'mqtt' */
   readonly name?: string | undefined;
   /** @defaultValue {@link silentLogger} */
@@ -78,6 +84,7 @@ export const DEFAULT_MQTT_CONSUMER_OPTIONS = Object.freeze({
   maxInFlightMessages: 1_000,
   maxInFlightBytes: 64 * 1024 * 1024,
   redelivery: Object.freeze({ initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 }),
+  connectFailureLogIntervalMs: 10_000,
   name: 'mqtt',
 });
 
@@ -98,6 +105,7 @@ export interface ResolvedMqttConsumerOptions {
   readonly maxInFlightMessages: number;
   readonly maxInFlightBytes: number;
   readonly redelivery: BackoffPolicy;
+  readonly connectFailureLogIntervalMs: number;
   readonly name: string;
   readonly logger: Logger;
   readonly now: () => Date;
@@ -223,6 +231,11 @@ export function resolveMqttConsumerOptions(
       1,
     ),
     redelivery: backoff('redelivery', options.redelivery, d.redelivery),
+    connectFailureLogIntervalMs: requireInteger(
+      'connectFailureLogIntervalMs',
+      options.connectFailureLogIntervalMs ?? d.connectFailureLogIntervalMs,
+      0,
+    ),
     name: options.name ?? d.name,
     logger: (options.logger ?? silentLogger).child({ component: 'mqtt-consumer' }),
     now: options.now ?? (() => new Date()),

@@ -1,11 +1,11 @@
-import type { Message } from '@tributary/messagepipeline';
+import type { LogFields, Logger, Message } from '@tributary/messagepipeline';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mqttAttributes } from './attributes.js';
 import { createMqttConsumer, type MqttConsumer } from './consumer.js';
 import type { MqttConsumerOptions } from './consumer-options.js';
 import { parseRoutes } from './routes.js';
-import { testEnv, uniqueName } from '@tributary/local-gcp';
+import { findFreePort, testEnv, uniqueName } from '@tributary/local-gcp';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -42,6 +42,31 @@ async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+interface LogLine {
+  readonly level: string;
+  readonly message: string;
+  readonly fields: LogFields;
+}
+
+/** A logger that keeps every line, for assertions on what an operator would see. */
+function recordingLogger(): Logger & { readonly lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const at =
+    (level: string) =>
+    (fields: LogFields, message = ''): void => {
+      lines.push({ level, message, fields });
+    };
+  const logger = {
+    lines,
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: () => logger,
+  };
+  return logger;
 }
 
 async function publisher(url = testEnv().MQTT_URL): Promise<MqttClient> {
@@ -222,6 +247,61 @@ describe('createMqttConsumer', () => {
     await expect(consumer.start()).rejects.toThrow(
       "cannot read tls.caFile '/nonexistent/ca.pem': ENOENT",
     );
+  });
+
+  it('logs every failed connection attempt at warn with reason, attempt and delay', async () => {
+    const logger = recordingLogger();
+    const consumer = consumerFor(uniqueName('refused'), {
+      url: `mqtt://127.0.0.1:${await findFreePort()}`, // nothing listens there
+      reconnect: { initialDelayMs: 20, maxDelayMs: 40 },
+      connectFailureLogIntervalMs: 0,
+      logger,
+    });
+    await consumer.start();
+    await waitFor(() => consumer.stats().connectFailures >= 3, 20_000, 'three failed attempts');
+    const failed = logger.lines.filter((l) => l.message === 'MQTT connect failed').slice(0, 3);
+    expect(failed.map((l) => [l.level, l.fields['attempt'], l.fields['connectFailures']])).toEqual([
+      ['warn', 1, 1],
+      ['warn', 2, 2],
+      ['warn', 3, 3],
+    ]);
+    for (const line of failed) {
+      expect(line.fields).toMatchObject({
+        reason: expect.stringContaining('ECONNREFUSED') as string,
+        reconnectInMs: expect.any(Number) as number,
+        suppressed: 0,
+      });
+      expect(line.fields['reconnectInMs']).toBeLessThanOrEqual(40);
+    }
+    expect(consumer.stats().connected).toBe(false);
+    expect(consumer.health()).toMatchObject({
+      ready: false,
+      detail: expect.stringContaining('ECONNREFUSED') as string,
+    });
+  });
+
+  it('holds back repeated connect-failure lines within the interval and counts them', async () => {
+    const logger = recordingLogger();
+    const consumer = consumerFor(uniqueName('throttled'), {
+      url: `mqtt://127.0.0.1:${await findFreePort()}`,
+      reconnect: { initialDelayMs: 20, maxDelayMs: 40 },
+      connectFailureLogIntervalMs: 500,
+      logger,
+    });
+    const failed = () => logger.lines.filter((l) => l.message === 'MQTT connect failed');
+    await consumer.start();
+    await waitFor(() => failed().length >= 2, 20_000, 'a second connect-failure line');
+    const [first, second] = failed();
+    expect(first?.fields).toMatchObject({ attempt: 1, connectFailures: 1, suppressed: 0 });
+    const suppressed = second?.fields['suppressed'] as number;
+    expect(suppressed).toBeGreaterThan(0);
+    // Every attempt is counted, whether or not its line was written.
+    expect(second?.level).toBe('warn');
+    expect(second?.fields).toMatchObject({
+      attempt: suppressed + 2,
+      connectFailures: suppressed + 2,
+    });
+    expect(consumer.stats().connectFailures).toBeGreaterThanOrEqual(suppressed + 2);
   });
 
   it('validates its options', () => {

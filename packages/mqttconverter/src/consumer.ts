@@ -31,6 +31,7 @@ import {
   type MqttConsumerOptions,
   type ResolvedMqttConsumerOptions,
 } from './consumer-options.js';
+import { createLogThrottle } from './log-throttle.js';
 import { createRouter, type Router } from './router.js';
 import { readTlsFiles } from './tls-files.js';
 
@@ -40,6 +41,8 @@ export interface MqttConsumerStats {
   readonly subscribed: boolean;
   /** Successful connections so far (reconnects included). */
   readonly connections: number;
+  /** Connection attempts that failed (refused, TLS, CONNACK error, closed before CONNACK). */
+  readonly connectFailures: number;
   readonly received: number;
   /** PUBACKs (QoS 1) and PUBRECs (QoS 2) sent. */
   readonly acksSent: number;
@@ -64,6 +67,10 @@ export const mqttConsumerStatsDescription: StatsDescription<MqttConsumerStats> =
   connected: { kind: 'gauge', help: '1 while connected to the MQTT broker' },
   subscribed: { kind: 'gauge', help: '1 while every route is subscribed' },
   connections: { kind: 'counter', help: 'MQTT connections made (reconnects included)' },
+  connectFailures: {
+    kind: 'counter',
+    help: 'MQTT connection attempts that failed (refused, TLS, timeout, CONNACK error)',
+  },
   received: { kind: 'counter', help: 'MQTT messages received' },
   acksSent: { kind: 'counter', help: 'PUBACKs and PUBRECs sent' },
   staleAcks: {
@@ -144,6 +151,8 @@ class MqttConsumerImpl implements MqttConsumer {
   #subscribed = false;
   #subscribeProblem: string | undefined;
   #lastError: string | undefined;
+  /** Why the current connection attempt failed, when mqtt.js said (an 'error' before 'close'). */
+  #attemptError: string | undefined;
   #reconnectAttempt = 0;
   #subscriptionIdentifiers = true;
 
@@ -163,6 +172,8 @@ class MqttConsumerImpl implements MqttConsumer {
   #drained: Deferred<void> | undefined;
 
   #connections = 0;
+  #connectFailures = 0;
+  readonly #connectFailureLog;
   #received = 0;
   #acksSent = 0;
   #staleAcks = 0;
@@ -177,6 +188,7 @@ class MqttConsumerImpl implements MqttConsumer {
       start: () => this.#start(),
       stop: (timeoutMs) => this.#stop(timeoutMs),
     });
+    this.#connectFailureLog = createLogThrottle(options.connectFailureLogIntervalMs);
   }
 
   get done(): Promise<void> {
@@ -222,6 +234,7 @@ class MqttConsumerImpl implements MqttConsumer {
       connected: this.#connected,
       subscribed: this.#subscribed,
       connections: this.#connections,
+      connectFailures: this.#connectFailures,
       received: this.#received,
       acksSent: this.#acksSent,
       staleAcks: this.#staleAcks,
@@ -332,10 +345,12 @@ class MqttConsumerImpl implements MqttConsumer {
     client.on('error', (error) => {
       if (error === ACK_DEFERRED) return;
       const text = error.message;
-      if (text !== this.#lastError) {
+      this.#attemptError = text;
+      // While connecting, the failed attempt is logged once it closes ('MQTT connect failed').
+      if (text !== this.#lastError && this.#connected) {
         this.#options.logger.warn({ error: text }, 'MQTT error');
-        this.#lastError = text;
       }
+      this.#lastError = text;
     });
     client.on('offline', () => {
       this.#options.logger.info({}, 'MQTT offline; reconnecting with backoff');
@@ -414,13 +429,26 @@ class MqttConsumerImpl implements MqttConsumer {
     this.#reconnectAttempt++;
     const delay = backoffDelayMs(this.#options.reconnect, this.#reconnectAttempt);
     client.options.reconnectPeriod = delay;
+    const reason = this.#attemptError ?? 'connection closed before CONNACK';
+    this.#attemptError = undefined;
     if (wasConnected && this.#open) {
-      this.#options.logger.warn({ reconnectInMs: delay }, 'MQTT connection lost');
+      this.#options.logger.warn({ reason, reconnectInMs: delay }, 'MQTT connection lost');
     } else if (this.#open) {
-      this.#options.logger.debug(
-        { reconnectInMs: delay, attempt: this.#reconnectAttempt },
-        'MQTT connect failed',
-      );
+      this.#connectFailures++;
+      this.#lastError = reason;
+      const suppressed = this.#connectFailureLog.admit(reason);
+      if (suppressed !== undefined) {
+        this.#options.logger.warn(
+          {
+            reason,
+            attempt: this.#reconnectAttempt,
+            reconnectInMs: delay,
+            connectFailures: this.#connectFailures,
+            suppressed,
+          },
+          'MQTT connect failed',
+        );
+      }
     }
   }
 

@@ -7,7 +7,13 @@ export { DEFAULT_MQTT_CONSUMER_OPTIONS } from './consumer-options.js';
 export type { MqttConsumerOptions } from './consumer-options.js';
 export { createRouter } from './router.js';
 export type { RouteMatch, Router } from './router.js';
-export { loadRoutesFile, parseRoutes, RouteConfigError, validateRoutes } from './routes.js';
+export {
+  formatRouteProblem,
+  loadRoutesFile,
+  parseRoutes,
+  RouteConfigError,
+  validateRoutes,
+} from './routes.js';
 export type { Qos, Route, RouteDefinition, RouteProblem } from './routes.js';
 export {
   createRouteProcessor,

@@ -13,7 +13,7 @@ routes:
     qos: 1
   - name: events
     topic: events/#
-    destination: projects/p/topics/raw-events
+    destination: projects/test-proj/topics/raw-events
     qos: 2
   - name: status
     topic: devices/+/status
@@ -35,7 +35,7 @@ describe('parseRoutes', () => {
     const routes = parseRoutes(valid, 'routes.yaml');
     expect(routes.map((r) => [r.name, r.filter, r.destination, r.qos])).toEqual([
       ['telemetry', 'devices/+/telemetry', 'raw-telemetry', 1],
-      ['events', 'events/#', 'projects/p/topics/raw-events', 2],
+      ['events', 'events/#', 'projects/test-proj/topics/raw-events', 2],
       ['status', 'devices/+/status', 'raw-status', 1],
     ]);
     expect(routes[0]?.template.params).toEqual(['deviceId']);
@@ -80,6 +80,42 @@ routes:
       expect.objectContaining({ route: 'd', field: 'destination' }),
       expect.objectContaining({ route: 'routes[4]', field: 'name' }),
       expect.objectContaining({ route: 'f', problem: "unknown field(s) 'qso'" }),
+    ]);
+  });
+
+  it('reports every field problem of one route', () => {
+    const found = problems(`
+routes:
+  - name: bad
+    topic: x/#/y
+    destination: dl
+    qos: 3
+`);
+    expect(found.map((p) => [p.route, p.field])).toEqual([
+      ['bad', 'topic'],
+      ['bad', 'destination'],
+      ['bad', 'qos'],
+    ]);
+    expect(found[1]?.problem).toBe(
+      "must be a Pub/Sub topic id or projects/<project>/topics/<id>: 'dl' has 2 characters; a Pub/Sub id has 3 to 255",
+    );
+  });
+
+  it('finds duplicates even when the first route of a name or filter is invalid', () => {
+    const found = problems(`
+routes:
+  - { name: twin, topic: "a/{id}", destination: dest-a, qos: 9 }
+  - { name: twin, topic: "a/+", destination: dest-b }
+  - { name: "bad name!", topic: "b/#", destination: dest-c }
+  - { name: other, topic: "b/#", destination: "projects/p/subscriptions/s" }
+`);
+    expect(found.map((p) => `${p.route}: ${p.field}: ${p.problem}`)).toEqual([
+      'twin: qos: must be 0, 1 or 2',
+      'twin: name: duplicate route name (also routes[0])',
+      "twin: topic: subscribes the same filter 'a/+' as route 'twin' (MQTT keeps one subscription per filter)",
+      'bad name!: name: must be 1-128 characters of letters, digits, ".", "_" or "-"',
+      "other: topic: subscribes the same filter 'b/#' as route 'bad name!' (MQTT keeps one subscription per filter)",
+      "other: destination: must be a Pub/Sub topic id or projects/<project>/topics/<id>: 'projects/p/subscriptions/s' is neither an id nor a full name projects/<project>/topics/<id>",
     ]);
   });
 

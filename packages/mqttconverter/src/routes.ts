@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { TributaryError } from '@tributary/messagepipeline';
+import { pubsubNameProblem } from '@tributary/messagepipeline/pubsub-names';
 import { parseDocument } from 'yaml';
 import * as z from 'zod';
 import { parseTopicTemplate, type TopicTemplate } from './topic-template.js';
@@ -42,7 +43,7 @@ export class RouteConfigError extends TributaryError {
   readonly problems: readonly RouteProblem[];
 
   constructor(problems: readonly RouteProblem[], cause?: unknown) {
-    const lines = problems.map(formatProblem);
+    const lines = problems.map(formatRouteProblem);
     super(
       'CONFIG_INVALID',
       `invalid routes (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`,
@@ -52,7 +53,8 @@ export class RouteConfigError extends TributaryError {
   }
 }
 
-function formatProblem(p: RouteProblem): string {
+/** One problem as one line: `file: route 'name': field: problem`. */
+export function formatRouteProblem(p: RouteProblem): string {
   const where = [p.file];
   if (p.route !== undefined) where.push(`route '${p.route}'`);
   if (p.field !== undefined) where.push(p.field);
@@ -60,25 +62,38 @@ function formatProblem(p: RouteProblem): string {
 }
 
 const ROUTE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const TOPIC_ID = /^(?!goog)[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
-const TOPIC_NAME = /^projects\/[^/]+\/topics\/((?!goog)[A-Za-z][A-Za-z0-9\-_.~+%]{2,254})$/;
 
 const RouteSchema = z.strictObject({
   name: z
     .string({ error: 'required, a string' })
     .regex(ROUTE_NAME, 'must be 1-128 characters of letters, digits, ".", "_" or "-"'),
   topic: z.string({ error: 'required, a string' }),
-  destination: z
-    .string({ error: 'required, a string' })
-    .refine((value) => TOPIC_ID.test(value) || TOPIC_NAME.test(value), {
-      message:
-        'must be a Pub/Sub topic id (3-255 characters, starting with a letter, not "goog") ' +
-        'or projects/<project>/topics/<id>',
-    }),
+  destination: z.string({ error: 'required, a string' }).superRefine((value, ctx) => {
+    const problem = pubsubNameProblem(value, 'topics');
+    if (problem === undefined) return;
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a Pub/Sub topic id or projects/<project>/topics/<id>: ${problem}`,
+    });
+  }),
   qos: z
     .union([z.literal(0), z.literal(1), z.literal(2)], { error: 'must be 0, 1 or 2' })
     .default(1),
 });
+
+const FIELD_ORDER: readonly (string | undefined)[] = [
+  undefined,
+  'name',
+  'topic',
+  'destination',
+  'qos',
+];
+
+/** Problems of one route in the order its fields are written. */
+function fieldOrder(field: string | undefined): number {
+  const at = FIELD_ORDER.indexOf(field);
+  return at === -1 ? FIELD_ORDER.length : at;
+}
 
 const FileSchema = z.strictObject({
   routes: z
@@ -114,67 +129,55 @@ export function validateRoutes(input: unknown, source = '<routes>'): readonly Ro
   const names = new Map<string, number>();
   const filters = new Map<string, string>();
   for (const [index, raw] of file.data.routes.entries()) {
-    const rawName = (raw as { name?: unknown } | null)?.name;
+    // Every check runs on whatever fields are usable, so one pass reports every problem of every
+    // route, and a name or filter counts for duplicates even when its route is otherwise invalid.
+    const fields: Readonly<Record<string, unknown>> =
+      typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+    const rawName = fields['name'];
     const label = typeof rawName === 'string' && rawName !== '' ? rawName : `routes[${index}]`;
+    const found: RouteProblem[] = [];
+    const report = (field: string | undefined, problem: string): void => {
+      found.push({ file: source, route: label, field, problem });
+    };
     const parsed = RouteSchema.safeParse(raw);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        if (issue.code === 'unrecognized_keys') {
-          problems.push({
-            file: source,
-            route: label,
-            field: undefined,
-            problem: `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`,
-          });
-        } else {
-          problems.push({
-            file: source,
-            route: label,
-            field: issue.path.length === 0 ? undefined : issue.path.map(String).join('.'),
-            problem:
-              issue.path.length === 0
-                ? 'must be a mapping with name, topic, destination, qos'
-                : issue.message,
-          });
-        }
+    for (const issue of parsed.error?.issues ?? []) {
+      if (issue.code === 'unrecognized_keys') {
+        report(undefined, `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`);
+      } else if (issue.path.length === 0) {
+        report(undefined, 'must be a mapping with name, topic, destination, qos');
+      } else {
+        report(issue.path.map(String).join('.'), issue.message);
       }
-      continue;
     }
-    const definition = parsed.data;
-    const seenAt = names.get(definition.name);
-    if (seenAt !== undefined) {
-      problems.push({
-        file: source,
-        route: definition.name,
-        field: 'name',
-        problem: `duplicate route name (also routes[${seenAt}])`,
-      });
-      continue;
+    if (typeof rawName === 'string' && rawName !== '') {
+      const seenAt = names.get(rawName);
+      if (seenAt === undefined) names.set(rawName, index);
+      else report('name', `duplicate route name (also routes[${seenAt}])`);
     }
-    names.set(definition.name, index);
-    const compiled = parseTopicTemplate(definition.topic);
-    if (!compiled.ok) {
-      problems.push({
-        file: source,
-        route: definition.name,
-        field: 'topic',
-        problem: compiled.problem,
-      });
-      continue;
+    const topic = fields['topic'];
+    const compiled = typeof topic === 'string' ? parseTopicTemplate(topic) : undefined;
+    if (compiled?.ok === false) report('topic', compiled.problem);
+    if (compiled?.ok === true) {
+      const filter = compiled.template.filter;
+      const other = filters.get(filter);
+      if (other === undefined) filters.set(filter, label);
+      else {
+        report(
+          'topic',
+          `subscribes the same filter '${filter}' as route '${other}' (MQTT keeps one subscription per filter)`,
+        );
+      }
     }
-    const filter = compiled.template.filter;
-    const other = filters.get(filter);
-    if (other !== undefined) {
-      problems.push({
-        file: source,
-        route: definition.name,
-        field: 'topic',
-        problem: `subscribes the same filter '${filter}' as route '${other}' (MQTT keeps one subscription per filter)`,
-      });
-      continue;
+    problems.push(...found.sort((a, b) => fieldOrder(a.field) - fieldOrder(b.field)));
+    if (parsed.success && compiled?.ok === true && found.length === 0) {
+      routes.push(
+        Object.freeze({
+          ...parsed.data,
+          filter: compiled.template.filter,
+          template: compiled.template,
+        }),
+      );
     }
-    filters.set(filter, definition.name);
-    routes.push(Object.freeze({ ...definition, filter, template: compiled.template }));
   }
   if (problems.length > 0) throw new RouteConfigError(problems);
   return Object.freeze(routes);

@@ -1,3 +1,6 @@
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isTributaryError } from '@tributary/messagepipeline';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
@@ -8,6 +11,7 @@ import {
   configField,
   configMarkdownTable,
   describeConfig,
+  exitWithConfigProblems,
   loadConfig,
   loadConfigOrExit,
   parseBytes,
@@ -135,12 +139,106 @@ describe('loadConfig', () => {
     );
   });
 
-  it('rejects bad project ids and ports', () => {
+  it('rejects bad project ids and ports, saying what it got', () => {
     expect(problemsOf({ ...valid, GOOGLE_CLOUD_PROJECT: 'Bad_Project' })).toEqual([
-      'GOOGLE_CLOUD_PROJECT: expected a Google Cloud project id',
+      "GOOGLE_CLOUD_PROJECT: expected a Google Cloud project id: 'Bad_Project' must start with a lowercase letter and have only lowercase letters, digits and hyphens",
     ]);
-    expect(problemsOf({ ...valid, PORT: 'eighty' })[0]).toMatch(/^PORT: /);
-    expect(problemsOf({ ...valid, PORT: '80.5' })[0]).toMatch(/^PORT: /);
+    expect(problemsOf({ ...valid, GOOGLE_CLOUD_PROJECT: 'proj' })[0]).toContain(
+      "'proj' has 4 characters",
+    );
+    expect(problemsOf({ ...valid, PORT: 'abc' })).toEqual([
+      "PORT: expected an integer port, got 'abc'",
+    ]);
+    expect(problemsOf({ ...valid, PORT: '80.5' })).toEqual([
+      "PORT: expected an integer port, got '80.5'",
+    ]);
+    expect(problemsOf({ ...valid, PORT: '70000' })).toEqual([
+      'PORT: must be between 0 and 65535, got 70000',
+    ]);
+  });
+
+  it('says what an integer field got', () => {
+    const Schema = z.object({ IN_FLIGHT: configField.integer(5, { min: 1 }) });
+    expect(loadConfig(Schema, { IN_FLIGHT: ' 7 ' }).IN_FLIGHT).toBe(7);
+    expect(() => loadConfig(Schema, { IN_FLIGHT: 'lots' })).toThrow(
+      "IN_FLIGHT: expected an integer, got 'lots'",
+    );
+    expect(() => loadConfig(Schema, { IN_FLIGHT: '0' })).toThrow(
+      'IN_FLIGHT: must be between 1 and 9007199254740991, got 0',
+    );
+    expect(() => loadConfig(Schema, { IN_FLIGHT: 'x'.repeat(100) })).toThrow(
+      `got '${'x'.repeat(40)}…'`,
+    );
+  });
+
+  it('replaces the value of a secret field in its problem', () => {
+    const Schema = z.object({ TOKEN_COUNT: secret(configField.integer(1)) });
+    expect(() => loadConfig(Schema, { TOKEN_COUNT: 'hunter2' })).toThrow(
+      `TOKEN_COUNT: expected an integer, got '${REDACTED}'`,
+    );
+    const long = 'hunter2'.repeat(10);
+    expect(() => loadConfig(Schema, { TOKEN_COUNT: long })).toThrow(
+      `TOKEN_COUNT: expected an integer, got '${REDACTED}'`,
+    );
+  });
+
+  it('checks Pub/Sub topic and subscription names by the rules the service enforces', () => {
+    const Schema = z.object({
+      TOPIC: configField.pubsubTopic(),
+      SUBSCRIPTION: configField.pubsubSubscription().optional(),
+    });
+    expect(loadConfig(Schema, { TOPIC: 'projects/test-proj/topics/raw' }).TOPIC).toBe(
+      'projects/test-proj/topics/raw',
+    );
+    expect(loadConfig(Schema, { TOPIC: 'raw', SUBSCRIPTION: 'enrich' }).SUBSCRIPTION).toBe(
+      'enrich',
+    );
+    try {
+      loadConfig(Schema, { TOPIC: 'dl', SUBSCRIPTION: 'projects/p/topics/enrich' });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigInvalidError).problems).toEqual([
+        {
+          variable: 'TOPIC',
+          problem:
+            "expected a Pub/Sub topic id or full name: 'dl' has 2 characters; a Pub/Sub id has 3 to 255",
+        },
+        {
+          variable: 'SUBSCRIPTION',
+          problem:
+            "expected a Pub/Sub subscription id or full name: 'projects/p/topics/enrich' is neither an id nor a full name projects/<project>/subscriptions/<id>",
+        },
+      ]);
+    }
+  });
+
+  it('checks that a file variable names a readable, non-empty regular file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'runtime-config-'));
+    const pem = join(dir, 'cert.pem');
+    const empty = join(dir, 'empty.pem');
+    await writeFile(pem, '-----BEGIN CERTIFICATE-----\n');
+    await writeFile(empty, '');
+    const Schema = z.object({
+      A: configField.readableFile().optional(),
+      B: configField.readableFile().optional(),
+      C: configField.readableFile().optional(),
+      D: configField.readableFile().optional(),
+    });
+    expect(loadConfig(Schema, { A: pem }).A).toBe(pem);
+    try {
+      loadConfig(Schema, { A: join(dir, 'missing.pem'), B: dir, C: empty, D: pem });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigInvalidError).problems).toEqual([
+        { variable: 'A', problem: `expected a readable file: '${dir}/missing.pem' does not exist` },
+        { variable: 'B', problem: `expected a readable file: '${dir}' is a directory, not a file` },
+        { variable: 'C', problem: `expected a readable file: '${empty}' is empty` },
+      ]);
+    }
+    if (process.getuid?.() !== 0) {
+      await chmod(pem, 0o000);
+      expect(() => loadConfig(Schema, { A: pem })).toThrow(`'${pem}' cannot be read (EACCES)`);
+    }
   });
 });
 
@@ -149,23 +247,59 @@ describe('loadConfigOrExit', () => {
     expect(loadConfigOrExit(AppEnv, { env: valid }).PORT).toBe(8080);
   });
 
-  it('writes one CRITICAL JSON line naming each variable and exits 78', () => {
+  it('writes one ERROR JSON line per problem and a CRITICAL summary, then exits 78', () => {
     const written: string[] = [];
     const exits: number[] = [];
     expect(() =>
       loadConfigOrExit(AppEnv, {
-        env: { MQTT_URL: 'mqtt://x', PORT: '-1' },
+        env: { MQTT_URL: 'mqtt://x', PORT: 'abc' },
         write: (text) => written.push(text),
         exit: (code) => exits.push(code),
       }),
     ).toThrow(ConfigInvalidError);
     expect(exits).toEqual([CONFIG_EXIT_CODE]);
-    expect(written).toHaveLength(1);
-    expect(written[0]!.endsWith('\n')).toBe(true);
-    const line = JSON.parse(written[0]!) as { severity: string; message: string; code: string };
-    expect(line.severity).toBe('CRITICAL');
-    expect(line.code).toBe('CONFIG_INVALID');
-    expect(line.message).toMatch(/PORT: .*; GOOGLE_CLOUD_PROJECT: required but not set/);
+    expect(written.join('').endsWith('\n')).toBe(true);
+    const lines = written
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toEqual([
+      {
+        severity: 'ERROR',
+        message: "invalid configuration: PORT: expected an integer port, got 'abc'",
+        code: 'CONFIG_INVALID',
+        variable: 'PORT',
+        problem: "expected an integer port, got 'abc'",
+      },
+      {
+        severity: 'ERROR',
+        message: 'invalid configuration: GOOGLE_CLOUD_PROJECT: required but not set',
+        code: 'CONFIG_INVALID',
+        variable: 'GOOGLE_CLOUD_PROJECT',
+        problem: 'required but not set',
+      },
+      {
+        severity: 'CRITICAL',
+        message: 'invalid configuration (2 problems: PORT, GOOGLE_CLOUD_PROJECT); exiting with 78',
+        code: 'CONFIG_INVALID',
+        variables: ['PORT', 'GOOGLE_CLOUD_PROJECT'],
+      },
+    ]);
+  });
+
+  it('reports problems found beyond the schema the same way', () => {
+    const written: string[] = [];
+    const exits: number[] = [];
+    expect(() =>
+      exitWithConfigProblems([{ variable: 'ROUTES_FILE', problem: "route 'a': qos: bad" }], {
+        write: (text) => written.push(text),
+        exit: (code) => exits.push(code),
+      }),
+    ).toThrow(ConfigInvalidError);
+    expect(exits).toEqual([78]);
+    expect(written.join('')).toContain('"variable":"ROUTES_FILE"');
+    expect(written.join('')).toContain('(1 problem: ROUTES_FILE)');
   });
 });
 

@@ -1,4 +1,10 @@
+import { closeSync, openSync, statSync } from 'node:fs';
 import { TributaryError } from '@tributary/messagepipeline';
+import {
+  projectIdProblem,
+  pubsubNameProblem,
+  type PubSubCollection,
+} from '@tributary/messagepipeline/pubsub-names';
 import * as z from 'zod';
 
 /** The environment as the process sees it: names to (possibly unset) string values. */
@@ -62,22 +68,38 @@ export function loadConfig<S extends ConfigSchema>(
   }
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  throw new ConfigInvalidError(parsed.error.issues.map((issue) => describeIssue(issue, input)));
+  throw new ConfigInvalidError(
+    parsed.error.issues.map((issue) => describeIssue(schema, issue, input)),
+  );
 }
 
-function describeIssue(issue: z.core.$ZodIssue, input: Record<string, string>): ConfigProblem {
+function describeIssue(
+  schema: ConfigSchema,
+  issue: z.core.$ZodIssue,
+  input: Record<string, string>,
+): ConfigProblem {
   const [first, ...rest] = issue.path;
   if (first === undefined) return { variable: '(environment)', problem: issue.message };
   const variable = [first, ...rest].map(String).join('.');
   const unset = rest.length === 0 && typeof first === 'string' && !(first in input);
   if (unset && issue.code === 'invalid_type') return { variable, problem: 'required but not set' };
-  return { variable, problem: issue.message };
+  // Numeric and name fields quote what they got; a secret's value never reaches the message.
+  const value = typeof first === 'string' ? input[first] : undefined;
+  const field: z.core.$ZodType | undefined =
+    typeof first === 'string'
+      ? (schema.shape as Record<string, z.core.$ZodType>)[first]
+      : undefined;
+  const problem =
+    value !== undefined && field !== undefined && describeField(field).secret
+      ? issue.message.replaceAll(quoted(value), `'${REDACTED}'`).replaceAll(value, REDACTED)
+      : issue.message;
+  return { variable, problem };
 }
 
 /**
- * Writes one structured line (`severity: CRITICAL`, every problem) to `stderr` and exits with
- * {@link CONFIG_EXIT_CODE} when the environment is invalid; otherwise returns the config. Use it
- * at the top of an app's `main.ts`, before a logger exists.
+ * Returns the config when the environment is valid; otherwise reports every problem with
+ * {@link exitWithConfigProblems} (one ERROR line per problem and a CRITICAL summary on `stderr`,
+ * exit {@link CONFIG_EXIT_CODE}). Use it at the top of an app's `main.ts`, before a logger exists.
  */
 export function loadConfigOrExit<S extends ConfigSchema>(
   schema: S,
@@ -87,28 +109,60 @@ export function loadConfigOrExit<S extends ConfigSchema>(
     return loadConfig(schema, options.env ?? process.env);
   } catch (error) {
     if (!(error instanceof ConfigInvalidError)) throw error;
-    const line = JSON.stringify({
-      severity: 'CRITICAL',
-      message: `invalid configuration: ${error.problems.map((p) => `${p.variable}: ${p.problem}`).join('; ')}`,
-      code: error.code,
-      problems: error.problems,
-    });
-    const write = options.write ?? ((text: string) => process.stderr.write(text));
-    write(`${line}\n`);
-    const exit = options.exit ?? ((code: number) => process.exit(code));
-    exit(CONFIG_EXIT_CODE);
-    throw error;
+    return exitWithConfigProblems(error.problems, options);
   }
 }
 
-/** Options for {@link loadConfigOrExit}; the defaults are the real process. */
-export interface LoadConfigOrExitOptions {
-  /** @defaultValue `process.env` */
-  readonly env?: Environment | undefined;
-  /** Where the failure line goes. @defaultValue writes to `process.stderr` */
+/**
+ * Reports configuration problems the way Cloud Logging reads them and ends the process: one JSON
+ * line per problem on `stderr` (`severity: ERROR`, `variable`, `problem`), then one `CRITICAL`
+ * line naming every variable, then exit {@link CONFIG_EXIT_CODE}. For problems an app finds
+ * beyond its schema too (a routes file, say). No stack trace: a configuration mistake is not a
+ * crash.
+ * @throws {@link ConfigInvalidError} only when a test's `exit` returns.
+ */
+export function exitWithConfigProblems(
+  problems: readonly ConfigProblem[],
+  options: ConfigExitOptions = {},
+): never {
+  const write = options.write ?? ((text: string) => process.stderr.write(text));
+  const lines = problems.map((p) =>
+    JSON.stringify({
+      severity: 'ERROR',
+      message: `invalid configuration: ${p.variable}: ${p.problem}`,
+      code: 'CONFIG_INVALID',
+      variable: p.variable,
+      problem: p.problem,
+    }),
+  );
+  const variables = [...new Set(problems.map((p) => p.variable))];
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  lines.push(
+    JSON.stringify({
+      severity: 'CRITICAL',
+      message: `invalid configuration (${count}: ${variables.join(', ')}); exiting with ${CONFIG_EXIT_CODE}`,
+      code: 'CONFIG_INVALID',
+      variables,
+    }),
+  );
+  write(`${lines.join('\n')}\n`);
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  exit(CONFIG_EXIT_CODE);
+  throw new ConfigInvalidError(problems);
+}
+
+/** Where {@link exitWithConfigProblems} writes and how it exits; the defaults are the real process. */
+export interface ConfigExitOptions {
+  /** Where the lines go. @defaultValue writes to `process.stderr` */
   readonly write?: ((text: string) => void) | undefined;
   /** @defaultValue `process.exit` */
   readonly exit?: ((code: number) => void) | undefined;
+}
+
+/** Options for {@link loadConfigOrExit}; the defaults are the real process. */
+export interface LoadConfigOrExitOptions extends ConfigExitOptions {
+  /** @defaultValue `process.env` */
+  readonly env?: Environment | undefined;
 }
 
 /** Exit code for an invalid environment (`EX_CONFIG` from sysexits.h). */
@@ -157,6 +211,52 @@ export function parseBytes(text: string): number | undefined {
   return Math.round(Number(match[1]) * factor);
 }
 
+/** Parses a whole number (`42`, `-1`); `undefined` when malformed or beyond a safe integer. */
+function parseInteger(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (!/^[+-]?\d+$/.test(trimmed)) return undefined;
+  const value = Number(trimmed);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** A value as error messages show it: quoted, and cut short when long. */
+function quoted(text: string): string {
+  return `'${text.length > 40 ? `${text.slice(0, 40)}…` : text}'`;
+}
+
+/** A string field checked by a rule that says what is wrong (`undefined` when nothing is). */
+function checkedString(expected: string, problemOf: (value: string) => string | undefined) {
+  return z.string().superRefine((value, ctx) => {
+    const problem = problemOf(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${expected}: ${problem}` });
+  });
+}
+
+function pubsubNameField(collection: PubSubCollection, kind: string) {
+  return withMeta(
+    checkedString(`expected a Pub/Sub ${kind} id or full name`, (value) =>
+      pubsubNameProblem(value, collection),
+    ),
+    { format: `Pub/Sub ${kind} id or projects/<project>/${collection}/<id>` },
+  );
+}
+
+/** What keeps a file from being read: missing, not a regular file, unreadable, or empty. */
+function readableFileProblem(path: string): string | undefined {
+  try {
+    const stats = statSync(path);
+    if (stats.isDirectory()) return `'${path}' is a directory, not a file`;
+    if (!stats.isFile()) return `'${path}' is not a regular file`;
+    closeSync(openSync(path, 'r'));
+    if (stats.size === 0) return `'${path}' is empty`;
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `'${path}' does not exist`;
+    return `'${path}' cannot be read (${code ?? String(error)})`;
+  }
+}
+
 /** Bounds for numeric fields. */
 export interface RangeOptions {
   /** Inclusive lower bound. @defaultValue 0 */
@@ -175,7 +275,7 @@ function unitField(
   return z.string().transform((text, ctx) => {
     const value = parse(text);
     if (value === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected ${expected}` });
+      ctx.addIssue({ code: 'custom', message: `expected ${expected}, got ${quoted(text)}` });
       return z.NEVER;
     }
     if (value < min || value > max) {
@@ -194,11 +294,7 @@ export const configField = {
   /** `PORT`: the HTTP port (Cloud Run sets it). 0 picks a free port (tests). Default 8080. */
   port: (defaultPort = 8080) =>
     withMeta(
-      z.coerce
-        .number()
-        .int()
-        .min(0)
-        .max(65535)
+      unitField(parseInteger, 'an integer port', { min: 0, max: 65535 })
         .default(defaultPort)
         .describe('HTTP port for /healthz, /readyz and /metrics (Cloud Run sets it)'),
       { format: 'integer 0-65535' },
@@ -221,10 +317,9 @@ export const configField = {
   /** `GOOGLE_CLOUD_PROJECT`: a project id (required unless the app chains `.optional()`). */
   googleCloudProject: () =>
     withMeta(
-      z
-        .string()
-        .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'expected a Google Cloud project id')
-        .describe('Google Cloud project id'),
+      checkedString('expected a Google Cloud project id', projectIdProblem).describe(
+        'Google Cloud project id',
+      ),
       { format: 'project id' },
     ),
 
@@ -254,17 +349,26 @@ export const configField = {
       },
     ),
 
-  /** A whole number in a range. */
+  /** A whole number in a range; a bad value is reported with what was given. */
   integer: (defaultValue: number, range: RangeOptions = {}) =>
-    withMeta(
-      z.coerce
-        .number()
-        .int()
-        .min(range.min ?? 0)
-        .max(range.max ?? Number.MAX_SAFE_INTEGER)
-        .default(defaultValue),
-      { format: 'integer' },
-    ),
+    withMeta(unitField(parseInteger, 'an integer', range).default(defaultValue), {
+      format: 'integer',
+    }),
+
+  /** A Pub/Sub topic: an id (`raw-events`) or `projects/<project>/topics/<id>`, checked by Google's rules. */
+  pubsubTopic: () => pubsubNameField('topics', 'topic'),
+
+  /** A Pub/Sub subscription: an id or `projects/<project>/subscriptions/<id>`, checked by Google's rules. */
+  pubsubSubscription: () => pubsubNameField('subscriptions', 'subscription'),
+
+  /**
+   * The path of a file the app reads at startup (a TLS certificate, say): checked now, so a
+   * missing file, a directory, an unreadable or an empty file fails the config naming the variable.
+   */
+  readableFile: () =>
+    withMeta(checkedString('expected a readable file', readableFileProblem), {
+      format: 'path of a readable file',
+    }),
 } as const;
 
 /**

@@ -5,6 +5,7 @@ export {
   configField,
   configMarkdownTable,
   describeConfig,
+  exitWithConfigProblems,
   loadConfig,
   loadConfigOrExit,
   logLevels,
@@ -15,6 +16,7 @@ export {
   standardConfigShape,
 } from './config.js';
 export type {
+  ConfigExitOptions,
   ConfigProblem,
   ConfigSchema,
   ConfigVariable,

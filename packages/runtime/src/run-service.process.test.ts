@@ -49,17 +49,26 @@ describe('runService in a child process', () => {
     });
   });
 
-  it('fails startup on a bad variable: non-zero exit, stderr names the variable', async () => {
+  it('fails startup on bad variables: exit 78, one stderr line per variable', async () => {
     const app = spawn({ SCENARIO: 'drain', PORT: 'eighty', SHUTDOWN_TIMEOUT_MS: 'soon' });
     const { code } = await app.exited;
     expect(code).toBe(CONFIG_EXIT_CODE);
-    const stderr = app.stderr();
-    expect(stderr).toContain('PORT: ');
-    expect(stderr).toContain('SHUTDOWN_TIMEOUT_MS: expected a duration');
-    expect(JSON.parse(stderr.trim())).toMatchObject({
-      severity: 'CRITICAL',
-      code: 'CONFIG_INVALID',
-    });
+    const lines = app
+      .stderr()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toMatchObject([
+      { severity: 'ERROR', variable: 'PORT', problem: "expected an integer port, got 'eighty'" },
+      {
+        severity: 'ERROR',
+        variable: 'SHUTDOWN_TIMEOUT_MS',
+        problem: expect.stringContaining(
+          "expected a duration like 500, 500ms, 10s, 5m or 1h, got 'soon'",
+        ) as string,
+      },
+      { severity: 'CRITICAL', code: 'CONFIG_INVALID', variables: ['PORT', 'SHUTDOWN_TIMEOUT_MS'] },
+    ]);
     expect(app.lines).toEqual([]);
   });
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { answersOk } from '../launchers/probes.js';
+import { answersMqttConnect, answersOk } from '../launchers/probes.js';
 import { STACK_ENV_NAMES } from '../harness/stack-env.js';
 
 const cli = new URL('./stack.ts', import.meta.url).pathname;
@@ -55,12 +55,17 @@ describe('npm run stack (src/cli/stack.ts)', () => {
     expect(existsSync(envFile)).toBe(true);
     const pubsubUrl = `http://${vars['PUBSUB_EMULATOR_HOST'] ?? ''}`;
     expect(await answersOk(pubsubUrl)).toBe(true);
+    // A private broker with raised limits, not the shared one on 1883 (max_queued_messages 1000).
+    const mqtt = new URL(vars['MQTT_URL'] ?? '');
+    expect(mqtt.port).not.toBe('1883');
+    expect(await answersMqttConnect(mqtt.hostname, Number(mqtt.port))).toBe(true);
 
     run.child.kill('SIGINT');
     expect(await run.exited).toEqual([0, null]);
     expect(run.stderr()).toContain('[stack] stopped');
     expect(await answersOk(pubsubUrl)).toBe(false);
     expect(await answersOk(`http://${vars['FIRESTORE_EMULATOR_HOST'] ?? ''}`)).toBe(false);
+    expect(await answersMqttConnect(mqtt.hostname, Number(mqtt.port))).toBe(false);
     expect(existsSync(envFile)).toBe(false);
   });
 

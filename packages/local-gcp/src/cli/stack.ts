@@ -10,7 +10,9 @@
  *   Node 20 takes that as its own option wherever it appears.)
  *
  * Environment: `TRIBUTARY_GCLOUD_SDK_ROOT` and `TRIBUTARY_JAVA` say where the Google Cloud SDK
- * and java are.
+ * and java are. `MQTT_URL`, when set, is the broker to use; otherwise the stack starts a private
+ * mosquitto with raised limits rather than reusing one on 1883 (whose default
+ * `max_queued_messages 1000` drops bursts for persistent sessions).
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -51,6 +53,8 @@ async function main(): Promise<number> {
     const stack = await startLocalStack({
       sdkRoot: process.env['TRIBUTARY_GCLOUD_SDK_ROOT'] || undefined,
       javaPath: process.env['TRIBUTARY_JAVA'] || undefined,
+      existingEnv: { MQTT_URL: process.env['MQTT_URL'] || undefined },
+      privateMosquitto: true,
       gcsDataDir,
       bigqueryDataDir,
       log,

@@ -28,6 +28,12 @@ export interface LocalStackOptions extends SdkOptions, JavaOptions {
   readonly gcsDataDir?: string | undefined;
   /** Keep BigQuery datasets and tables in this directory across restarts; in memory when unset. */
   readonly bigqueryDataDir?: string | undefined;
+  /**
+   * Start a private mosquitto with raised queue limits (`startPrivateMosquitto`) instead of
+   * reusing the broker on 1883, whose default `max_queued_messages 1000` drops bursts for
+   * persistent sessions. @defaultValue false (tests share the broker on 1883)
+   */
+  readonly privateMosquitto?: boolean | undefined;
   /** Per service. @defaultValue 30_000 */
   readonly readyTimeoutMs?: number | undefined;
   /** Receives one human-readable line per service started; silent when unset. */
@@ -120,7 +126,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       return { value: redis.url, reused: !redis.started, pid: redis.pid, stop: () => redis.stop() };
     },
     MQTT_URL: async () => {
-      const broker = await startMosquitto({ readyTimeoutMs: options.readyTimeoutMs });
+      const broker = await startMosquitto({
+        readyTimeoutMs: options.readyTimeoutMs,
+        reuseExisting: options.privateMosquitto !== true,
+      });
       return {
         value: broker.url,
         reused: !broker.started,

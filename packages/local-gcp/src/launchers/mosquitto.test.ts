@@ -1,4 +1,4 @@
-import { connect, connectAsync, type IClientOptions } from 'mqtt';
+import { connect, connectAsync, type IClientOptions, type IConnackPacket } from 'mqtt';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { uniqueName } from '../harness/unique-name.js';
 import { isProcessAlive } from './managed-process.js';
@@ -30,6 +30,15 @@ describe('startPrivateMosquitto', () => {
     await Promise.all([broker.stop(), broker.stop()]);
     expect(isProcessAlive(pid)).toBe(false);
     expect(await answersMqttConnect(broker.host, broker.port)).toBe(false);
+  });
+
+  it('lets an MQTT 5 publisher have 1000 publishes in flight, not the default 20', async () => {
+    const broker = await startPrivateMosquitto();
+    onTestFinished(() => broker.stop());
+    const client = connect(broker.url, noReconnect);
+    onTestFinished(() => client.endAsync());
+    const connack = await new Promise<IConnackPacket>((resolve) => client.once('connect', resolve));
+    expect(connack.properties?.receiveMaximum).toBe(1000);
   });
 
   it('restart() keeps the port, persistent sessions and their queued messages', async () => {

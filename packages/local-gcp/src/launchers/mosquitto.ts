@@ -57,7 +57,9 @@ function defaultMosquittoPath(): string {
 /**
  * Starts a mosquitto broker on a free port (or `options.port`) even when another one runs on
  * 1883, with a generated config: anonymous access on `host` only, persistence in a temporary
- * directory that lives until `stop()`.
+ * directory that lives until `stop()`, and limits raised for bursts: at most 100000 queued
+ * messages per client instead of 1000 (`max_queued_messages`), 1000 in flight instead of 20
+ * (`max_inflight_messages`).
  */
 export async function startPrivateMosquitto(
   options: PrivateMosquittoOptions = {},
@@ -81,6 +83,9 @@ export async function startPrivateMosquitto(
             // mosquitto's default of 1000 queued messages per client silently drops QoS 1
             // messages for an offline persistent session; restart tests queue more than that.
             'max_queued_messages 100000',
+            // The default of 20 is also the Receive Maximum granted to MQTT 5 publishers: at most
+            // 20 QoS 1/2 publishes in flight each, which throttles a burst to round trips.
+            'max_inflight_messages 1000',
             // As root, mosquitto would switch to the `mosquitto` user, which cannot write here.
             `user ${userInfo().username}`,
             'log_dest stdout',

@@ -9,3 +9,5 @@ export type {
 } from './producer.js';
 export { classifyPubSubError, grpcStatus, grpcStatusOf } from './classify-error.js';
 export type { GrpcStatusName } from './classify-error.js';
+export { projectIdProblem, pubsubIdProblem, pubsubNameProblem } from './resource-names.js';
+export type { PubSubCollection } from './resource-names.js';

@@ -1,14 +1,15 @@
 import { InvalidArgumentError } from '../errors.js';
+import { pubsubNameProblem } from './resource-names.js';
 
-/** Checks a Pub/Sub resource id or full name (ids have at least 3 characters). */
+/**
+ * Checks a Pub/Sub topic or subscription id, or full name (`projects/<p>/topics/<id>`), against
+ * the rules the service enforces ({@link pubsubNameProblem}); throws naming the option otherwise.
+ */
 export function resolveName(option: string, value: string | undefined): string {
   if (value === undefined || value === '') throw InvalidArgumentError.for(option, 'is required');
-  const id = value.slice(value.lastIndexOf('/') + 1);
-  if (id.length < 3 || id.length > 255) {
-    throw InvalidArgumentError.for(
-      option,
-      `must name an id of 3 to 255 characters, got '${value}'`,
-    );
+  const problem = pubsubNameProblem(value);
+  if (problem !== undefined) {
+    throw InvalidArgumentError.for(option, `is not a valid Pub/Sub name: ${problem}`);
   }
   return value;
 }
