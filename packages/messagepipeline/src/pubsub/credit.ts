@@ -1,32 +1,52 @@
 import { TributaryError } from '../errors.js';
 import { Deque } from '../kernel/deque.js';
 
-interface Waiter {
+/** What {@link Credit} admits: the caller's own record of one message, queued as it is. */
+export interface CreditRequest {
   readonly bytes: number;
+}
+
+/** What {@link Credit} calls back: a queued request got its credit, or gave up waiting. */
+export interface CreditCallbacks<T extends CreditRequest> {
+  /** `request` now holds its credit; runs from a microtask after the `release()` that freed it. */
+  granted(request: T): void;
+  /** `request` stopped waiting (its signal aborted, or `rejectAll()`); it holds no credit. */
+  failed(request: T, reason: unknown): void;
+}
+
+interface Waiter<T> {
+  readonly request: T;
   cancelled: boolean;
-  resolve(): void;
-  reject(reason: unknown): void;
-  cleanup(): void;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: (() => void) | undefined;
 }
 
 /**
- * A blocking credit semaphore counted in messages and bytes (FIFO). `acquire()` resolves once the
- * request fits under both limits; a request larger than `maxBytes` alone is admitted when nothing
- * else is outstanding, so it can never deadlock. Waiters hold only their own message, never a copy
- * in a shared queue, so the memory a burst can pin is what the callers already hold.
+ * A blocking credit semaphore counted in messages and bytes (FIFO). A request is admitted once it
+ * fits under both limits; a request larger than `maxBytes` alone is admitted when nothing else is
+ * outstanding, so it can never deadlock. Waiters are the callers' own request objects (no promise
+ * or closure per waiter unless a signal is given), so the memory a burst can pin is what the
+ * callers already hold.
  */
-export class Credit {
+export class Credit<T extends CreditRequest> {
   readonly #maxMessages: number;
   readonly #maxBytes: number;
+  readonly #callbacks: CreditCallbacks<T>;
   #messages = 0;
   #bytes = 0;
   /** Bursts queue thousands of waiters: the kernel's FIFO, not an array. */
-  readonly #waiters = new Deque<Waiter>();
+  readonly #waiters = new Deque<Waiter<T>>();
   #waiting = 0;
+  #grantScheduled = false;
+  readonly #grantLater = (): void => {
+    this.#grantScheduled = false;
+    this.#grant();
+  };
 
-  constructor(maxMessages: number, maxBytes: number) {
+  constructor(maxMessages: number, maxBytes: number, callbacks: CreditCallbacks<T>) {
     this.#maxMessages = maxMessages;
     this.#maxBytes = maxBytes;
+    this.#callbacks = callbacks;
   }
 
   get messages(): number {
@@ -37,7 +57,7 @@ export class Credit {
     return this.#bytes;
   }
 
-  /** Callers currently blocked in {@link Credit.acquire}. */
+  /** Requests currently waiting for credit. */
   get waiting(): number {
     return this.#waiting;
   }
@@ -47,51 +67,60 @@ export class Credit {
     return this.#messages + 1 <= this.#maxMessages && this.#bytes + bytes <= this.#maxBytes;
   }
 
-  /** Takes credit for one message of `bytes`, waiting while the limits are reached. */
-  acquire(bytes: number, signal?: AbortSignal): Promise<void> | undefined {
-    if (this.#waiting === 0 && this.#fits(bytes)) {
+  /**
+   * Takes credit for `request` and returns true when it fits now and nobody waits. Otherwise
+   * queues it and returns false: `granted(request)` runs once it holds credit, or
+   * `failed(request, reason)` if `signal` aborts first (then synchronously when already aborted).
+   */
+  acquire(request: T, signal?: AbortSignal): boolean {
+    if (this.#waiting === 0 && this.#fits(request.bytes)) {
       this.#messages += 1;
-      this.#bytes += bytes;
-      return undefined;
+      this.#bytes += request.bytes;
+      return true;
     }
-    if (signal?.aborted === true) return Promise.reject(abortError(signal));
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
+    if (signal?.aborted === true) {
+      this.#callbacks.failed(request, abortError(signal));
+      return false;
+    }
+    let onAbort: (() => void) | undefined;
+    if (signal !== undefined) {
+      onAbort = (): void => {
         if (waiter.cancelled) return;
         waiter.cancelled = true;
         this.#waiting -= 1;
-        reject(abortError(signal));
+        this.#callbacks.failed(request, abortError(signal));
         this.#grant();
       };
-      const waiter: Waiter = {
-        bytes,
-        cancelled: false,
-        resolve,
-        reject,
-        cleanup: () => signal?.removeEventListener('abort', onAbort),
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.push(waiter);
-      this.#waiting += 1;
-    });
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    const waiter: Waiter<T> = { request, cancelled: false, signal, onAbort };
+    this.#waiters.push(waiter);
+    this.#waiting += 1;
+    return false;
   }
 
-  /** Returns the credit of one message of `bytes`. */
+  /**
+   * Returns the credit of one message of `bytes`. Waiters it admits are granted from one
+   * microtask per burst of releases, never from inside the caller (often a client callback loop).
+   */
   release(bytes: number): void {
     this.#messages = Math.max(0, this.#messages - 1);
     this.#bytes = Math.max(0, this.#bytes - bytes);
-    this.#grant();
+    if (this.#waiting > 0 && !this.#grantScheduled) {
+      this.#grantScheduled = true;
+      queueMicrotask(this.#grantLater);
+    }
   }
 
-  /** Rejects every waiter with `reason`. */
+  /** Fails every waiter with `reason`. */
   rejectAll(reason: unknown): void {
     const waiters = this.#waiters.drain();
     this.#waiting = 0;
     for (const waiter of waiters) {
       if (waiter.cancelled) continue;
       waiter.cancelled = true;
-      waiter.cleanup();
-      waiter.reject(reason);
+      cleanup(waiter);
+      this.#callbacks.failed(waiter.request, reason);
     }
   }
 
@@ -103,16 +132,20 @@ export class Credit {
         this.#waiters.shift();
         continue;
       }
-      if (!this.#fits(next.bytes)) return;
+      if (!this.#fits(next.request.bytes)) return;
       this.#waiters.shift();
       next.cancelled = true;
       this.#waiting -= 1;
       this.#messages += 1;
-      this.#bytes += next.bytes;
-      next.cleanup();
-      next.resolve();
+      this.#bytes += next.request.bytes;
+      cleanup(next);
+      this.#callbacks.granted(next.request);
     }
   }
+}
+
+function cleanup<T>(waiter: Waiter<T>): void {
+  if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
 }
 
 function abortError(signal: AbortSignal | undefined): TributaryError {

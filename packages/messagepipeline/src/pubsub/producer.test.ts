@@ -148,6 +148,38 @@ describe('PubSub producer against the emulator', () => {
     expect(confirmed).toBe(3);
   });
 
+  it('flush() also sends the publishes that were waiting for credit when it began', async () => {
+    const topic = await fx.topic();
+    const producer = track(
+      createPubSubProducer({
+        topic,
+        maxOutstandingMessages: 1,
+        batching: { maxMilliseconds: 60_000 },
+      }),
+    );
+    await producer.start();
+    const publishes = ['a', 'b', 'c'].map((text) => producer.publish({ data: data(text) }));
+    expect(producer.stats().waitingMessages).toBe(2);
+    const started = Date.now();
+    await producer.flush();
+    expect(Date.now() - started).toBeLessThan(10_000); // not behind the client's 60 s timer
+    expect(new Set(await Promise.all(publishes)).size).toBe(3);
+    expect(producer.stats()).toMatchObject({ outstandingMessages: 0, published: 3 });
+  }, 20_000);
+
+  it('rejects a message the client refuses synchronously, returning its credit', async () => {
+    const topic = await fx.topic();
+    const producer = track(createPubSubProducer({ topic, maxOutstandingMessages: 1 }));
+    await producer.start();
+    const refused = producer.publish({
+      data: data('x'),
+      attributes: { n: 1 as unknown as string }, // the client throws a TypeError
+    });
+    await expect(refused).rejects.toSatisfy(isTributaryError);
+    expect(producer.stats()).toMatchObject({ outstandingMessages: 0, failed: 1 });
+    await expect(producer.publish({ data: data('y') })).resolves.toMatch(/^\d+$/);
+  });
+
   it('classifies a missing topic as permanent NOT_FOUND and resumes the ordering key', async () => {
     const name = uniqueName('later');
     const producer = track(

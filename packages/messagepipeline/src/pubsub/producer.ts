@@ -1,6 +1,8 @@
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import { InvalidArgumentError, TributaryError } from '../errors.js';
 import { within } from '../kernel/deadline.js';
+import type { Deferred } from '../kernel/deferred.js';
+import { deferred } from '../kernel/deferred.js';
 import { DEFAULT_STOP_TIMEOUT_MS, Lifecycle } from '../kernel/lifecycle.js';
 import { requireInteger, requireNumber } from '../kernel/validate.js';
 import type { ComponentHealth, HealthReporter, StopOptions } from '../lifecycle.js';
@@ -88,17 +90,56 @@ export const DEFAULT_PUBSUB_PRODUCER_OPTIONS = Object.freeze({
   stopTimeoutMs: DEFAULT_STOP_TIMEOUT_MS,
 });
 
+/** The message object `topic.publishMessage()` takes (the package root does not export its type). */
+type ClientMessage = Parameters<Topic['publishMessage']>[0];
+
+/** One accepted publish, from `publish()` until it settles; also what waits for credit. */
+interface Publish {
+  readonly message: OutgoingMessage;
+  readonly bytes: number;
+  readonly generation: Generation;
+  readonly resolve: (id: string) => void;
+  readonly reject: (reason: unknown) => void;
+  /** The client calls back once; this guards against a second call from its error path. */
+  settled: boolean;
+}
+
+/**
+ * The publishes accepted between two `flush()` calls, counted rather than kept: `flush()` closes
+ * the current generation and waits until it, and any older one still open, has settled.
+ */
+class Generation {
+  unsettled = 0;
+  #settled: Deferred<undefined> | undefined;
+
+  settleOne(): void {
+    this.unsettled -= 1;
+    if (this.unsettled === 0) this.#settled?.resolve(undefined);
+  }
+
+  /** Resolves once every publish of this (closed) generation has settled. */
+  whenSettled(): Promise<void> {
+    if (this.unsettled === 0) return Promise.resolve();
+    this.#settled ??= deferred<undefined>();
+    return this.#settled.promise;
+  }
+}
+
 const noop = (): void => undefined;
 
 class PubSubTopicProducer implements PubSubProducer {
   readonly name: string;
   readonly topicName: string;
   readonly #topic: Topic;
-  readonly #credit: Credit;
+  readonly #credit: Credit<Publish>;
   readonly #checkExistence: boolean;
   readonly #logger: Logger;
-  readonly #pending = new Set<Promise<unknown>>();
   readonly #lifecycle: Lifecycle;
+  /** Where `publish()` counts what it accepts; `flush()` swaps in a new one. */
+  #generation = new Generation();
+  /** Generations closed by `flush()` and not yet settled. */
+  readonly #closed = new Set<Generation>();
+  #unsettled = 0;
   /** flush() calls under way: publishes granted credit meanwhile are sent at once. */
   #flushes = 0;
   #published = 0;
@@ -148,7 +189,15 @@ class PubSubTopicProducer implements PubSubProducer {
     });
     this.topicName = this.#topic.name;
     this.name = this.topicName.slice(this.topicName.lastIndexOf('/') + 1);
-    this.#credit = new Credit(maxMessages, maxBytes);
+    this.#credit = new Credit<Publish>(maxMessages, maxBytes, {
+      granted: (publish) => {
+        this.#send(publish);
+      },
+      failed: (publish, reason) => {
+        this.#settle(publish);
+        publish.reject(reason);
+      },
+    });
     this.#checkExistence = options.checkExistence ?? defaults.checkExistence;
     this.#logger = (options.logger ?? silentLogger).child({
       component: 'pubsub-producer',
@@ -200,62 +249,89 @@ class PubSubTopicProducer implements PubSubProducer {
         TributaryError.permanent('CLOSED', `producer for '${this.topicName}' is stopped`),
       );
     }
-    const attributes = message.attributes ?? {};
-    const bytes = message.data.byteLength + attributesSize(attributes);
-    const credit = this.#credit.acquire(bytes, options?.signal);
-    const result =
-      credit === undefined
-        ? this.#send(message, bytes)
-        : credit.then(() => this.#send(message, bytes));
-    this.#pending.add(result);
-    const forget = (): void => {
-      this.#pending.delete(result);
-    };
-    result.then(forget, forget);
-    return result;
+    const { attributes } = message;
+    const bytes =
+      message.data.byteLength + (attributes === undefined ? 0 : attributesSize(attributes));
+    const generation = this.#generation;
+    generation.unsettled += 1;
+    this.#unsettled += 1;
+    const signal = options?.signal;
+    // One promise per publish, settled from the client's callback: no async frame, no promise
+    // from the client's promisify wrapper, no bookkeeping reactions.
+    return new Promise<string>((resolve, reject) => {
+      const publish: Publish = { message, bytes, generation, resolve, reject, settled: false };
+      if (this.#credit.acquire(publish, signal)) this.#send(publish);
+    });
   }
 
-  async #send(message: OutgoingMessage, bytes: number): Promise<string> {
-    const { data } = message;
-    const buffer = Buffer.isBuffer(data)
-      ? data
-      : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const orderingKey = message.orderingKey === '' ? undefined : message.orderingKey;
+  /** Hands a publish holding credit to the client. */
+  #send(publish: Publish): void {
+    const { data, attributes, orderingKey } = publish.message;
+    const options: ClientMessage = {
+      data: Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+    };
+    // A copy: the client's tracing writes its context into the attributes it is given.
+    if (attributes !== undefined) options.attributes = { ...attributes };
+    if (orderingKey !== undefined && orderingKey !== '') options.orderingKey = orderingKey;
     try {
-      const publishing = this.#topic.publishMessage({
-        data: buffer,
-        ...(message.attributes === undefined ? {} : { attributes: { ...message.attributes } }),
-        ...(orderingKey === undefined ? {} : { orderingKey }),
+      this.#topic.publishMessage(options, (error, id) => {
+        this.#confirmed(publish, error, id);
       });
       // A flush() is waiting for this publish (it was waiting for credit): send it now, not
       // when its batch window ends.
       if (this.#flushes > 0) this.#topic.flush().catch(noop);
-      const id = await publishing;
-      this.#published += 1;
-      return id;
     } catch (error) {
-      this.#failed += 1;
-      if (orderingKey !== undefined) {
-        // The client pauses a key after a failed publish; the failed message goes back to its
-        // source (nack, redelivery), so later messages of the key must not stay blocked.
-        this.#topic.resumePublishing(orderingKey);
-      }
-      const classified = classifyPubSubError(error, `publish to '${this.topicName}'`);
-      this.#logger.debug(
-        { code: classified.code, retriable: classified.retriable },
-        'publish failed',
-      );
-      throw classified;
-    } finally {
-      this.#credit.release(bytes);
+      // The client validates synchronously (attribute types) and throws.
+      this.#confirmed(publish, error, undefined);
     }
   }
 
+  /** The client's answer for one publish; must not throw (it runs inside the client's loop). */
+  #confirmed(publish: Publish, error: unknown, id: string | null | undefined): void {
+    if (publish.settled) return;
+    this.#settle(publish);
+    if (error === null || error === undefined) {
+      this.#published += 1;
+      this.#credit.release(publish.bytes);
+      publish.resolve(id ?? '');
+      return;
+    }
+    this.#failed += 1;
+    const { orderingKey } = publish.message;
+    if (orderingKey !== undefined && orderingKey !== '') {
+      // The client pauses a key after a failed publish; the failed message goes back to its
+      // source (nack, redelivery), so later messages of the key must not stay blocked.
+      this.#topic.resumePublishing(orderingKey);
+    }
+    this.#credit.release(publish.bytes);
+    const classified = classifyPubSubError(error, `publish to '${this.topicName}'`);
+    publish.reject(classified);
+    this.#logger.debug(
+      { code: classified.code, retriable: classified.retriable },
+      'publish failed',
+    );
+  }
+
+  /** Counts a publish out of its generation (and wakes a `flush()` waiting for it). */
+  #settle(publish: Publish): void {
+    publish.settled = true;
+    this.#unsettled -= 1;
+    publish.generation.settleOne();
+  }
+
   async flush(): Promise<void> {
-    const pending = [...this.#pending];
+    const closing = this.#generation;
+    if (closing.unsettled > 0) {
+      this.#generation = new Generation();
+      this.#closed.add(closing);
+      void closing.whenSettled().then(() => this.#closed.delete(closing));
+    }
+    const settled = [...this.#closed].map((generation) => generation.whenSettled());
     this.#flushes += 1;
     try {
-      await Promise.allSettled([...pending, this.#topic.flush().catch(noop)]);
+      await Promise.all([...settled, this.#topic.flush().catch(noop)]);
     } finally {
       this.#flushes -= 1;
     }
@@ -283,12 +359,12 @@ class PubSubTopicProducer implements PubSubProducer {
     this.#credit.rejectAll(
       TributaryError.transient('CLOSED', `producer for '${this.topicName}' is stopped`),
     );
-    const pending = this.#pending.size;
+    const pending = this.#unsettled;
     const timedOut = (await within(this.flush(), timeoutMs)).kind === 'timeout';
     if (timedOut) {
       // What the client holds is still sent; its callers learn the outcome when it arrives.
       this.#logger.warn(
-        { pending: this.#pending.size, timeoutMs },
+        { pending: this.#unsettled, timeoutMs },
         'stop deadline passed with publishes unconfirmed',
       );
     } else {
