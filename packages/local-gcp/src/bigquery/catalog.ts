@@ -463,6 +463,14 @@ function mergeFields(
         `Field ${prefix}${field.name} has changed mode from ${field.mode} to ${replacement.mode}`,
       );
     }
+    if (
+      replacement.decimal?.precision !== field.decimal?.precision ||
+      replacement.decimal?.scale !== field.decimal?.scale
+    ) {
+      throw mismatch(
+        `Field ${prefix}${field.name} has changed precision or scale; the local BigQuery server does not change them.`,
+      );
+    }
     const children =
       field.kind === 'RECORD'
         ? mergeFields(

@@ -1,30 +1,19 @@
-import type { BigQuery } from '@google-cloud/bigquery';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBigQueryServer, type BigQueryServer } from './server.js';
-import { caught, clientFor, column, uniqueName } from './test-support/bigquery-client.js';
+import { describe, expect, it } from 'vitest';
+import {
+  caught,
+  column,
+  partialFailures,
+  serveThisFile,
+  uniqueName,
+} from './test-support/bigquery-client.js';
 
-let server: BigQueryServer;
-let bq: BigQuery;
-
-beforeAll(async () => {
-  server = await startBigQueryServer();
-  bq = clientFor(server);
-});
-
-afterAll(async () => {
-  await server.stop();
-});
-
-interface PartialFailure {
-  readonly row: Record<string, unknown>;
-  readonly errors: readonly { reason: string; message: string }[];
-}
+const local = serveThisFile();
 
 describe('insertAll type conversions', () => {
   // Mirrors the client library's system test "should return partial errors" (nodejs-bigquery
   // system-test/bigquery.ts), which runs against the real service.
   it('refuses a boolean for a STRING column: invalid with BigQuery message, other rows stopped', async () => {
-    const [dataset] = await bq.createDataset(uniqueName('conv'));
+    const [dataset] = await local.bq.createDataset(uniqueName('conv'));
     const [table] = await dataset.createTable('people', { schema: 'name:STRING' });
     const error = await caught(() =>
       table.insert([{ name: 'dave' }, { name: true }], { partialRetries: 0 }),
@@ -44,7 +33,7 @@ describe('insertAll type conversions', () => {
   });
 
   it('with skipInvalidRows writes the STRING row and reports only the boolean one', async () => {
-    const [dataset] = await bq.createDataset(uniqueName('conv'));
+    const [dataset] = await local.bq.createDataset(uniqueName('conv'));
     const [table] = await dataset.createTable('people', { schema: 'name:STRING' });
     const error = await caught(() =>
       table.insert([{ name: 'dave' }, { name: false }], {
@@ -52,7 +41,7 @@ describe('insertAll type conversions', () => {
         partialRetries: 0,
       }),
     );
-    expect((error['errors'] as PartialFailure[]).map((e) => e.row)).toEqual([{ name: false }]);
+    expect(partialFailures(error).map((e) => e.row)).toEqual([{ name: false }]);
     const [rows] = await table.getRows();
     expect(column(rows, 'name')).toEqual(['dave']);
   });
@@ -87,7 +76,7 @@ describe('insertAll type conversions', () => {
   ];
 
   it('accepts exactly the JSON types BigQuery converts, column type by column type', async () => {
-    const [dataset] = await bq.createDataset(uniqueName('conv'));
+    const [dataset] = await local.bq.createDataset(uniqueName('conv'));
     const [table] = await dataset.createTable('matrix', {
       schema:
         'k:INTEGER,s:STRING,g:GEOGRAPHY,i:INTEGER,f:FLOAT,n:NUMERIC,b:BOOLEAN,ts:TIMESTAMP,d:DATE,by:BYTES',
@@ -96,9 +85,7 @@ describe('insertAll type conversions', () => {
     const error = await caught(() =>
       table.insert(rows, { skipInvalidRows: true, partialRetries: 0 }),
     );
-    const refused = new Map(
-      (error['errors'] as PartialFailure[]).map((e) => [e.row['k'], e.errors[0]?.message]),
-    );
+    const refused = new Map(partialFailures(error).map((e) => [e.row['k'], e.errors[0]?.message]));
     expect(cases.map(([name, value], index) => [name, value, refused.get(index)])).toEqual(
       cases.map(([name, value, message]) => [name, value, message]),
     );

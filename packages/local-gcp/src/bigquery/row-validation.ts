@@ -1,4 +1,4 @@
-import type { Field, FieldKind } from './schema-mapping.js';
+import type { DecimalBounds, Field, FieldKind } from './schema-mapping.js';
 import { civilToMicros, fractionToMicros, microsToTimestampLiteral } from './time-format.js';
 
 /** Why a row was refused, in insertAll's terms (`errors[].location`, `errors[].message`). */
@@ -143,6 +143,17 @@ function normalizeElement(
   }
   const normalized = normalizeScalar(field.kind, value);
   if (normalized === undefined) throw new RowError(path, scalarMessage(field.kind, path, value));
+  if (field.decimal !== undefined && typeof normalized === 'string') {
+    const fitted = fitDecimal(normalized, field.decimal);
+    if (fitted === undefined) {
+      const { precision, scale } = field.decimal;
+      throw new RowError(
+        path,
+        `Value ${normalized} is out of range for NUMERIC(${precision}, ${scale}) field ${path}.`,
+      );
+    }
+    return fitted;
+  }
   return normalized;
 }
 
@@ -380,4 +391,32 @@ function jsonScalarType(value: unknown): string {
   if (typeof value === 'boolean') return 'bool';
   if (typeof value === 'number') return Number.isInteger(value) ? 'int64' : 'double';
   return typeof value;
+}
+
+/**
+ * A NUMERIC(P, S) value: rounded half away from zero to S fractional digits, then checked
+ * against the range the REST reference gives, [-10^(P-S) + 10^-S, 10^(P-S) - 10^-S].
+ * Undefined when it is out of range. `text` is decimal text, possibly with an exponent.
+ */
+export function fitDecimal(text: string, { precision, scale }: DecimalBounds): string | undefined {
+  const match = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
+  if (match === null) return undefined;
+  const [, sign = '', whole = '', fraction = '', exponentText = '0'] = match;
+  const digits = BigInt(`${whole}${fraction}` || '0');
+  // value = digits * 10^shift; we want units of 10^-scale.
+  const shift = Number(exponentText) - fraction.length + scale;
+  let units: bigint;
+  if (shift >= 0) {
+    units = digits * 10n ** BigInt(shift);
+  } else {
+    const divisor = 10n ** BigInt(-shift);
+    units = digits / divisor;
+    if ((digits % divisor) * 2n >= divisor) units += 1n;
+  }
+  if (units > 10n ** BigInt(precision) - 1n) return undefined;
+  const padded = units.toString().padStart(scale + 1, '0');
+  const integer = padded.slice(0, padded.length - scale);
+  const decimals = padded.slice(padded.length - scale);
+  const negative = sign === '-' && units !== 0n;
+  return `${negative ? '-' : ''}${integer}${scale > 0 ? `.${decimals}` : ''}`;
 }
