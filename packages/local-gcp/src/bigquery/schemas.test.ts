@@ -91,3 +91,20 @@ describe('NUMERIC precision and scale', () => {
     }
   });
 });
+
+describe('table options BigQuery refuses together', () => {
+  it('refuses timePartitioning with rangePartitioning (Table, REST reference)', async () => {
+    const [dataset] = await local.bq.createDataset(uniqueName('parts'));
+    const error = await caught(() =>
+      dataset.createTable('t', {
+        schema: 'ts:TIMESTAMP,n:INTEGER',
+        timePartitioning: { type: 'DAY', field: 'ts' },
+        rangePartitioning: { field: 'n', range: { start: '0', end: '100', interval: '10' } },
+      }),
+    );
+    expect([error['code'], error.message]).toEqual([
+      400,
+      'Only one of timePartitioning and rangePartitioning may be specified.',
+    ]);
+  });
+});
