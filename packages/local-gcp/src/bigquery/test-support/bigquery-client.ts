@@ -1,4 +1,5 @@
 import { uniqueName as harnessUniqueName } from '../../harness/unique-name.js';
+export { caught } from '../../harness/test-support/caught.js';
 import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
 import { afterAll, beforeAll } from 'vitest';
 import { startBigQueryServer, type BigQueryServer } from '../server.js';
@@ -75,16 +76,6 @@ export function uniqueName(prefix: string): string {
 /** The values of one column of decoded rows. */
 export function column(rows: readonly unknown[], name: string): unknown[] {
   return rows.map((row) => (row as Record<string, unknown>)[name]);
-}
-
-/** Runs `fn` and returns what it threw (fails if it did not throw). */
-export async function caught(fn: () => Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await fn();
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** A schema with every type and nesting the tests exercise. */
