@@ -84,4 +84,11 @@ describe.each(clientModes)('GCS limits and refusals ($mode)', ({ make }) => {
     );
     expect(errorCode(bucketError)).toBe(501);
   });
+
+  it('answers 501 notImplemented for JSON API methods it does not serve', async () => {
+    const bucket = await newBucket('not-implemented');
+    const error = await caught(() => bucket.getNotifications());
+    expect(errorCode(error)).toBe(501);
+    expect(error.message).toMatch(/is not implemented by the local GCS server$/);
+  });
 });

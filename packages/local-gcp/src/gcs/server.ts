@@ -222,11 +222,12 @@ async function dispatch(
       return composeObject(ctx, request, response, url, target.bucket, target.object);
     case 'unknown':
       request.resume();
+      // A method the JSON API has but this server does not serve (see the README's matrix).
       sendGoogleError(
         response,
-        404,
-        'notFound',
-        `Not Found: ${request.method ?? 'GET'} ${url.pathname}`,
+        501,
+        'notImplemented',
+        `${request.method ?? 'GET'} ${url.pathname} is not implemented by the local GCS server`,
       );
       return;
   }
