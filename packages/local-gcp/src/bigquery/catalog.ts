@@ -465,10 +465,11 @@ function mergeFields(
     }
     if (
       replacement.decimal?.precision !== field.decimal?.precision ||
-      replacement.decimal?.scale !== field.decimal?.scale
+      replacement.decimal?.scale !== field.decimal?.scale ||
+      replacement.maxLength !== field.maxLength
     ) {
       throw mismatch(
-        `Field ${prefix}${field.name} has changed precision or scale; the local BigQuery server does not change them.`,
+        `Field ${prefix}${field.name} has changed precision, scale or maxLength; the local BigQuery server does not change them.`,
       );
     }
     const children =

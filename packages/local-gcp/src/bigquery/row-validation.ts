@@ -143,6 +143,18 @@ function normalizeElement(
   }
   const normalized = normalizeScalar(field.kind, value);
   if (normalized === undefined) throw new RowError(path, scalarMessage(field.kind, path, value));
+  if (field.maxLength !== undefined && typeof normalized === 'string') {
+    const length =
+      field.kind === 'BYTES'
+        ? Buffer.byteLength(normalized, 'base64')
+        : normalized.replace(SURROGATE_PAIR, '_').length;
+    if (length > field.maxLength) {
+      throw new RowError(
+        path,
+        `Value of length ${length} exceeds maxLength ${field.maxLength} of ${field.kind} field ${path}.`,
+      );
+    }
+  }
   if (field.decimal !== undefined && typeof normalized === 'string') {
     const fitted = fitDecimal(normalized, field.decimal);
     if (fitted === undefined) {
@@ -157,6 +169,8 @@ function normalizeElement(
   return normalized;
 }
 
+/** A character outside the BMP, counted as one (BigQuery counts STRING length in characters). */
+const SURROGATE_PAIR = /[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
 const INTEGER_TEXT = /^[+-]?\d+$/;
 const NUMERIC_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;

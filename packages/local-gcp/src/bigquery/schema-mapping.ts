@@ -34,6 +34,8 @@ export interface Field {
   readonly fields: readonly Field[];
   /** NUMERIC precision and scale (`NUMERIC(P, S)`), when the schema set them. */
   readonly decimal?: DecimalBounds | undefined;
+  /** Longest STRING (characters) or BYTES (bytes) value (`STRING(L)`), when the schema set it. */
+  readonly maxLength?: number | undefined;
 }
 
 /** The precision and scale of a parameterized NUMERIC column. */
@@ -51,6 +53,7 @@ export interface FieldResource {
   readonly description?: string | undefined;
   readonly precision?: string | undefined;
   readonly scale?: string | undefined;
+  readonly maxLength?: string | undefined;
 }
 
 const kindAliases: Readonly<Record<string, FieldKind>> = {
@@ -120,7 +123,7 @@ function parseFields(raw: unknown, parent: string): Field[] {
 
 function parseField(raw: unknown, parent: string): Field {
   if (typeof raw !== 'object' || raw === null) throw BigQueryApiError.invalid('Invalid field');
-  const { name, type, mode, fields, precision, scale } = raw as Record<string, unknown>;
+  const { name, type, mode, fields, precision, scale, maxLength } = raw as Record<string, unknown>;
   if (typeof name !== 'string' || !FIELD_NAME.test(name)) {
     throw BigQueryApiError.invalid(
       `Invalid field name "${String(name)}". Fields must contain only letters, numbers, and underscores, start with a letter or underscore, and be at most 300 characters long.`,
@@ -150,12 +153,14 @@ function parseField(raw: unknown, parent: string): Field {
     }
   }
   const decimal = parseDecimalBounds(path, kind, precision, scale);
+  const length = parseMaxLength(path, kind, maxLength);
   return {
     name,
     kind,
     mode: modeName,
     fields: children,
     ...(decimal === undefined ? {} : { decimal }),
+    ...(length === undefined ? {} : { maxLength: length }),
   };
 }
 
@@ -189,6 +194,24 @@ function parseDecimalBounds(
     );
   }
   return { precision: p, scale: s };
+}
+
+/**
+ * `maxLength` of a field, as the REST reference (`TableFieldSchema`) states: only for STRING
+ * (characters) and BYTES (bytes), a positive integer.
+ */
+function parseMaxLength(path: string, kind: FieldKind, maxLength: unknown): number | undefined {
+  if (maxLength === undefined) return undefined;
+  if (kind !== 'STRING' && kind !== 'BYTES') {
+    throw BigQueryApiError.invalid(
+      `Field ${path}: maxLength is only allowed for STRING and BYTES fields.`,
+    );
+  }
+  const length = int64Of(maxLength);
+  if (length === undefined || length < 1) {
+    throw BigQueryApiError.invalid(`Field ${path}: maxLength must be a positive integer.`);
+  }
+  return length;
 }
 
 /** An int64 field of a REST body, sent as a JSON number or a decimal string. */
@@ -233,6 +256,7 @@ export function toFieldResources(fields: readonly Field[], raw?: unknown): Field
       ...(field.decimal === undefined
         ? {}
         : { precision: String(field.decimal.precision), scale: String(field.decimal.scale) }),
+      ...(field.maxLength === undefined ? {} : { maxLength: String(field.maxLength) }),
     };
   });
 }

@@ -92,6 +92,44 @@ describe('NUMERIC precision and scale', () => {
   });
 });
 
+// TableFieldSchema.maxLength in the REST reference: only for STRING (characters) and BYTES
+// (bytes).
+describe('STRING and BYTES maxLength', () => {
+  it('is echoed and enforced on insert; refused on other types', async () => {
+    const [dataset] = await local.bq.createDataset(uniqueName('maxlen'));
+    const fields = [
+      { name: 'k', type: 'INTEGER' },
+      { name: 's', type: 'STRING', maxLength: '3' },
+      { name: 'b', type: 'BYTES', maxLength: '2' },
+    ];
+    const [table] = await dataset.createTable('t', { schema: { fields } });
+    const [metadata] = await table.getMetadata();
+    expect(metadata.schema.fields).toEqual(fields);
+    const error = await caught(() =>
+      table.insert(
+        [
+          { k: 1, s: 'äöü', b: Buffer.from([1, 2]) },
+          { k: 2, s: 'abcd' },
+          { k: 3, b: Buffer.from([1, 2, 3]) },
+        ],
+        { skipInvalidRows: true, partialRetries: 0 },
+      ),
+    );
+    expect(partialFailures(error).map((f) => [f.row['k'], f.errors[0]?.message])).toEqual([
+      [2, 'Value of length 4 exceeds maxLength 3 of STRING field s.'],
+      [3, 'Value of length 3 exceeds maxLength 2 of BYTES field b.'],
+    ]);
+    const [rows] = await table.getRows();
+    expect(column(rows, 'k')).toEqual([1]);
+    const refused = await caught(() =>
+      dataset.createTable('u', {
+        schema: { fields: [{ name: 'i', type: 'INTEGER', maxLength: '3' }] },
+      }),
+    );
+    expect(refused['code']).toBe(400);
+  });
+});
+
 describe('table options BigQuery refuses together', () => {
   it('refuses timePartitioning with rangePartitioning (Table, REST reference)', async () => {
     const [dataset] = await local.bq.createDataset(uniqueName('parts'));
