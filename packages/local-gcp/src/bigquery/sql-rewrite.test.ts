@@ -16,6 +16,7 @@ const duckKeywords = new Map([
   ['AS', 'reserved'],
   ['WITH', 'reserved'],
   ['INTERVAL', 'column_name'],
+  ['PERCENT', 'unreserved'],
 ]);
 
 const context: RewriteContext = {
@@ -98,6 +99,9 @@ describe('rewriteSql', () => {
     );
     expect(rewrite('SELECT ts AS timestamp, e.offset FROM events e LIMIT 5 OFFSET 2')).toBe(
       'SELECT ts AS timestamp, e.offset FROM "p.ds"."events" e LIMIT 5 OFFSET 2',
+    );
+    expect(rewrite('SELECT a FROM events TABLESAMPLE SYSTEM (10 PERCENT)')).toBe(
+      'SELECT a FROM "p.ds"."events" TABLESAMPLE SYSTEM (10 PERCENT)',
     );
     expect(rewrite('SELECT DATE_ADD(d, INTERVAL 1 DAY) FROM UNNEST(a) x WITH OFFSET')).toBe(
       'SELECT DATE_ADD(d, INTERVAL 1 DAY) FROM UNNEST(a) x WITH OFFSET',

@@ -280,7 +280,8 @@ function isNameDuckDbWouldMisread(
       previous.text === ']' ||
       (previous.type === 'word' && !GOOGLESQL_RESERVED.has(previous.value.toUpperCase())));
   if (afterExpression) {
-    if (upper === 'OFFSET') return false;
+    // `LIMIT n OFFSET m` and `TABLESAMPLE SYSTEM (n PERCENT)`: syntax after an expression.
+    if (upper === 'OFFSET' || upper === 'PERCENT') return false;
     if (DATE_PARTS.has(upper) && before.some((t) => t.value.toUpperCase() === 'INTERVAL')) {
       return false;
     }
