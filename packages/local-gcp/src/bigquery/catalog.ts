@@ -463,6 +463,15 @@ function mergeFields(
         `Field ${prefix}${field.name} has changed mode from ${field.mode} to ${replacement.mode}`,
       );
     }
+    if (
+      replacement.decimal?.precision !== field.decimal?.precision ||
+      replacement.decimal?.scale !== field.decimal?.scale ||
+      replacement.maxLength !== field.maxLength
+    ) {
+      throw mismatch(
+        `Field ${prefix}${field.name} has changed precision, scale or maxLength; the local BigQuery server does not change them.`,
+      );
+    }
     const children =
       field.kind === 'RECORD'
         ? mergeFields(
@@ -497,6 +506,18 @@ function mergeFields(
 function checkPartitioning(body: Json, fields: readonly Field[]): void {
   const byName = new Map(fields.map((field) => [field.name.toLowerCase(), field]));
   const partitioning = body['timePartitioning'] as Json | null | undefined;
+  // Table in the REST reference: "Only one of timePartitioning and rangePartitioning should be
+  // specified."
+  if (
+    partitioning !== undefined &&
+    partitioning !== null &&
+    body['rangePartitioning'] !== undefined &&
+    body['rangePartitioning'] !== null
+  ) {
+    throw BigQueryApiError.invalid(
+      'Only one of timePartitioning and rangePartitioning may be specified.',
+    );
+  }
   if (partitioning !== undefined && partitioning !== null) {
     const type = partitioning['type'] ?? 'DAY';
     if (typeof type !== 'string' || !['DAY', 'HOUR', 'MONTH', 'YEAR'].includes(type)) {

@@ -108,20 +108,20 @@ describe('tables', () => {
       description: 'sensor readings',
     });
     const [metadata] = await table.getMetadata();
+    // BigQuery echoes a schema as it was given: no mode where the request gave none.
     expect(metadata.schema.fields).toEqual([
       { name: 'deviceId', type: 'STRING', mode: 'REQUIRED' },
-      { name: 'ts', type: 'TIMESTAMP', mode: 'NULLABLE' },
-      { name: 'temp', type: 'FLOAT', mode: 'NULLABLE' },
-      { name: 'count', type: 'INTEGER', mode: 'NULLABLE' },
-      { name: 'ok', type: 'BOOLEAN', mode: 'NULLABLE' },
+      { name: 'ts', type: 'TIMESTAMP' },
+      { name: 'temp', type: 'FLOAT' },
+      { name: 'count', type: 'INTEGER' },
+      { name: 'ok', type: 'BOOLEAN' },
       { name: 'tags', type: 'STRING', mode: 'REPEATED' },
       {
         name: 'loc',
         type: 'RECORD',
-        mode: 'NULLABLE',
         fields: [
-          { name: 'lat', type: 'FLOAT', mode: 'NULLABLE' },
-          { name: 'lng', type: 'FLOAT', mode: 'NULLABLE' },
+          { name: 'lat', type: 'FLOAT' },
+          { name: 'lng', type: 'FLOAT' },
         ],
       },
       {
@@ -129,7 +129,7 @@ describe('tables', () => {
         type: 'RECORD',
         mode: 'REPEATED',
         fields: [
-          { name: 'at', type: 'TIMESTAMP', mode: 'NULLABLE' },
+          { name: 'at', type: 'TIMESTAMP' },
           { name: 'values', type: 'INTEGER', mode: 'REPEATED' },
         ],
       },
@@ -238,8 +238,10 @@ describe('tables', () => {
       ],
     });
     expect(
-      (patched.schema.fields as { name: string; mode: string }[]).map((f) => `${f.name}:${f.mode}`),
-    ).toEqual(['a:NULLABLE', 'r:NULLABLE', 'b:NULLABLE']);
+      (patched.schema.fields as { name: string; mode?: string }[]).map(
+        (f) => `${f.name}:${f.mode ?? '(none)'}`,
+      ),
+    ).toEqual(['a:NULLABLE', 'r:(none)', 'b:(none)']);
     await table.insert([{ a: 'after', r: { x: 2, y: 'why' }, b: 7 }], { partialRetries: 0 });
     const [rows] = await table.getRows();
     expect(rows).toEqual([

@@ -177,6 +177,7 @@ export class JobStore {
     const rewritten = rewriteSql(request.query, {
       projectId,
       defaultDataset,
+      duckKeywords: this.#engine.keywords,
       resolveTable: (p, d, t) => {
         const table = catalog.findTable(p, d, t);
         return table?.hasStorage === true ? table.qualifiedName : undefined;

@@ -19,7 +19,18 @@ export async function handleQuery(
 ): Promise<RouteResponse> {
   const { body } = await readJsonBody(request, QUERY_BODY_BYTES);
   const location = typeof body['location'] === 'string' ? body['location'] : 'US';
-  const jobId = `job_${randomUUID().replaceAll('-', '_')}`;
+  const options = (body['formatOptions'] ?? {}) as Record<string, unknown>;
+  const format = timestampFormatOf(options['useInt64Timestamp'], options['timestampOutputFormat']);
+  const jobCreationMode = body['jobCreationMode'];
+  if (
+    jobCreationMode !== undefined &&
+    (typeof jobCreationMode !== 'string' || !JOB_CREATION_MODES.has(jobCreationMode))
+  ) {
+    throw BigQueryApiError.invalid(
+      `Invalid value for jobCreationMode: ${JSON.stringify(jobCreationMode)}`,
+    );
+  }
+  const queryId = `job_${randomUUID().replaceAll('-', '_')}`;
   const query: QueryRequest = { ...body, query: body['query'] };
   const configuration = {
     query: {
@@ -28,17 +39,37 @@ export async function handleQuery(
       ...pick(body, ['queryParameters', 'parameterMode', 'defaultDataset']),
     },
   };
-  const job = await ctx.jobs.run(projectId, jobId, location, query, configuration);
+  const job = await ctx.jobs.run(projectId, queryId, location, query, configuration);
   if (job.error !== undefined) throw job.error;
-  const options = (body['formatOptions'] ?? {}) as Record<string, unknown>;
-  const format = timestampFormatOf(options['useInt64Timestamp'], options['timestampOutputFormat']);
   const maxResults =
     typeof body['maxResults'] === 'number' ? body['maxResults'] : ctx.defaultPageRows;
+  const statistics = job.resource['statistics'] as Record<string, unknown>;
   return {
     status: 200,
-    body: { kind: 'bigquery#queryResponse', ...resultsPage(job, 0, maxResults, format) },
+    body: {
+      kind: 'bigquery#queryResponse',
+      ...resultsPage(job, 0, maxResults, format),
+      // QueryResponse in the REST reference: the query's id, where and when it ran, what it cost.
+      queryId,
+      location,
+      ...(jobCreationMode === 'JOB_CREATION_OPTIONAL'
+        ? { jobCreationReason: { code: 'OTHER' } }
+        : {}),
+      creationTime: statistics['creationTime'],
+      startTime: statistics['startTime'],
+      endTime: statistics['endTime'],
+      totalBytesBilled: '0',
+      totalSlotMs: '0',
+    },
   };
 }
+
+/** `jobCreationMode` values of jobs.query; every query here creates a job. */
+const JOB_CREATION_MODES: ReadonlySet<string> = new Set([
+  'JOB_CREATION_MODE_UNSPECIFIED',
+  'JOB_CREATION_REQUIRED',
+  'JOB_CREATION_OPTIONAL',
+]);
 
 /** POST /projects/PROJECT/jobs (jobs.insert): only query jobs; the job is DONE when this returns. */
 export async function handleJobInsert(
@@ -146,6 +177,13 @@ export async function handleJobCancel(
   return { status: 200, body: { kind: 'bigquery#jobCancelResponse', job: job.resource } };
 }
 
+/** The `dmlStats` counter each DML statement type fills. */
+const DML_COUNTERS: Readonly<Record<string, string>> = {
+  INSERT: 'insertedRowCount',
+  UPDATE: 'updatedRowCount',
+  DELETE: 'deletedRowCount',
+};
+
 function resultsPage(
   job: JobRecord,
   start: number,
@@ -161,11 +199,16 @@ function resultsPage(
   };
   if (result === undefined) return { ...base, totalRows: '0' };
   if (result.numDmlAffectedRows !== undefined) {
+    const statistics = job.resource['statistics'] as { query?: { statementType?: string } };
+    const counter = DML_COUNTERS[statistics.query?.statementType ?? ''];
     return {
       ...base,
       schema: { fields: [] },
       totalRows: '0',
       numDmlAffectedRows: String(result.numDmlAffectedRows),
+      ...(counter === undefined
+        ? {}
+        : { dmlStats: { [counter]: String(result.numDmlAffectedRows) } }),
     };
   }
   const rows = result.rows.slice(start, start + maxResults);

@@ -32,6 +32,16 @@ export interface Field {
   readonly mode: FieldMode;
   /** Sub-fields of a RECORD; empty otherwise. */
   readonly fields: readonly Field[];
+  /** NUMERIC precision and scale (`NUMERIC(P, S)`), when the schema set them. */
+  readonly decimal?: DecimalBounds | undefined;
+  /** Longest STRING (characters) or BYTES (bytes) value (`STRING(L)`), when the schema set it. */
+  readonly maxLength?: number | undefined;
+}
+
+/** The precision and scale of a parameterized NUMERIC column. */
+export interface DecimalBounds {
+  readonly precision: number;
+  readonly scale: number;
 }
 
 /** A schema field as the REST API shows it (`TableFieldSchema`). */
@@ -41,6 +51,9 @@ export interface FieldResource {
   readonly mode?: string | undefined;
   readonly fields?: readonly FieldResource[] | undefined;
   readonly description?: string | undefined;
+  readonly precision?: string | undefined;
+  readonly scale?: string | undefined;
+  readonly maxLength?: string | undefined;
 }
 
 const kindAliases: Readonly<Record<string, FieldKind>> = {
@@ -110,7 +123,7 @@ function parseFields(raw: unknown, parent: string): Field[] {
 
 function parseField(raw: unknown, parent: string): Field {
   if (typeof raw !== 'object' || raw === null) throw BigQueryApiError.invalid('Invalid field');
-  const { name, type, mode, fields } = raw as Record<string, unknown>;
+  const { name, type, mode, fields, precision, scale, maxLength } = raw as Record<string, unknown>;
   if (typeof name !== 'string' || !FIELD_NAME.test(name)) {
     throw BigQueryApiError.invalid(
       `Invalid field name "${String(name)}". Fields must contain only letters, numbers, and underscores, start with a letter or underscore, and be at most 300 characters long.`,
@@ -139,32 +152,111 @@ function parseField(raw: unknown, parent: string): Field {
       throw BigQueryApiError.invalid(`Field ${path} is type RECORD but has no schema`);
     }
   }
-  return { name, kind, mode: modeName, fields: children };
+  const decimal = parseDecimalBounds(path, kind, precision, scale);
+  const length = parseMaxLength(path, kind, maxLength);
+  return {
+    name,
+    kind,
+    mode: modeName,
+    fields: children,
+    ...(decimal === undefined ? {} : { decimal }),
+    ...(length === undefined ? {} : { maxLength: length }),
+  };
 }
 
 /**
- * The REST shape of validated fields, in BigQuery's legacy type names with the mode always set,
- * keeping descriptions from the request.
+ * `precision` and `scale` of a field, checked as the REST reference (`TableFieldSchema`) states:
+ * only for NUMERIC; scale needs precision; with both, 1 ≤ precision − scale ≤ 29 and
+ * 0 ≤ scale ≤ 9; precision alone (scale 0) is 1 to 29.
+ */
+function parseDecimalBounds(
+  path: string,
+  kind: FieldKind,
+  precision: unknown,
+  scale: unknown,
+): DecimalBounds | undefined {
+  if (precision === undefined && scale === undefined) return undefined;
+  const p = int64Of(precision);
+  const s = scale === undefined ? 0 : int64Of(scale);
+  if (kind !== 'NUMERIC') {
+    throw BigQueryApiError.invalid(
+      `Field ${path}: precision and scale are only allowed for NUMERIC and BIGNUMERIC fields.`,
+    );
+  }
+  if (p === undefined || s === undefined) {
+    throw BigQueryApiError.invalid(
+      `Field ${path}: scale cannot be specified without precision, and both must be integers.`,
+    );
+  }
+  if (s < 0 || s > 9 || p - s < 1 || p - s > 29) {
+    throw BigQueryApiError.invalid(
+      `Field ${path}: invalid NUMERIC precision ${p} and scale ${s}; 1 <= precision - scale <= 29 and 0 <= scale <= 9 are required.`,
+    );
+  }
+  return { precision: p, scale: s };
+}
+
+/**
+ * `maxLength` of a field, as the REST reference (`TableFieldSchema`) states: only for STRING
+ * (characters) and BYTES (bytes), a positive integer.
+ */
+function parseMaxLength(path: string, kind: FieldKind, maxLength: unknown): number | undefined {
+  if (maxLength === undefined) return undefined;
+  if (kind !== 'STRING' && kind !== 'BYTES') {
+    throw BigQueryApiError.invalid(
+      `Field ${path}: maxLength is only allowed for STRING and BYTES fields.`,
+    );
+  }
+  const length = int64Of(maxLength);
+  if (length === undefined || length < 1) {
+    throw BigQueryApiError.invalid(`Field ${path}: maxLength must be a positive integer.`);
+  }
+  return length;
+}
+
+/** An int64 field of a REST body, sent as a JSON number or a decimal string. */
+function int64Of(value: unknown): number | undefined {
+  const number = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+  return typeof number === 'number' && Number.isSafeInteger(number) ? number : undefined;
+}
+
+interface FieldSource {
+  readonly name?: unknown;
+  readonly mode?: unknown;
+  readonly description?: unknown;
+  readonly fields?: unknown;
+}
+
+/**
+ * The REST shape of validated fields, in BigQuery's legacy type names. With `raw` (the fields of
+ * the request that made the schema) a mode is shown only where the request gave one, as
+ * BigQuery echoes schemas; descriptions come from `raw` too. Without `raw` (query results)
+ * every field shows its mode.
  */
 export function toFieldResources(fields: readonly Field[], raw?: unknown): FieldResource[] {
-  const sources = new Map<string, { description?: unknown; fields?: unknown }>();
+  const sources = new Map<string, FieldSource>();
   if (Array.isArray(raw)) {
     for (const item of raw as unknown[]) {
-      const source = item as { name?: unknown; description?: unknown; fields?: unknown } | null;
+      const source = item as FieldSource | null;
       if (typeof source?.name === 'string') sources.set(source.name.toLowerCase(), source);
     }
   }
   return fields.map((field) => {
     const source = sources.get(field.name.toLowerCase());
     const description = typeof source?.description === 'string' ? source.description : undefined;
+    const showMode = source === undefined || (source.mode !== undefined && source.mode !== null);
     return {
       name: field.name,
       type: field.kind,
-      mode: field.mode,
+      ...(showMode ? { mode: field.mode } : {}),
       ...(field.kind === 'RECORD'
         ? { fields: toFieldResources(field.fields, source?.fields) }
         : {}),
       ...(description === undefined ? {} : { description }),
+      ...(field.decimal === undefined
+        ? {}
+        : { precision: String(field.decimal.precision), scale: String(field.decimal.scale) }),
+      ...(field.maxLength === undefined ? {} : { maxLength: String(field.maxLength) }),
     };
   });
 }
@@ -184,8 +276,16 @@ export function duckColumnType(field: Field): string {
   const element =
     field.kind === 'RECORD'
       ? `STRUCT(${field.fields.map((child) => `${quoteIdent(child.name)} ${duckColumnType(child)}`).join(', ')})`
-      : duckTypes[field.kind];
+      : duckScalarType(field);
   return field.mode === 'REPEATED' ? `${element}[]` : element;
+}
+
+function duckScalarType(field: Field): string {
+  if (field.kind === 'RECORD') return 'VARCHAR';
+  const { decimal } = field;
+  return decimal === undefined
+    ? duckTypes[field.kind]
+    : `DECIMAL(${decimal.precision},${decimal.scale})`;
 }
 
 /**
@@ -204,7 +304,7 @@ function fieldStructure(field: Field): unknown {
       ? jsonStructure(field.fields)
       : field.kind === 'BYTES'
         ? 'VARCHAR'
-        : duckTypes[field.kind];
+        : duckScalarType(field);
   return field.mode === 'REPEATED' ? [element] : element;
 }
 

@@ -216,6 +216,11 @@ async function dispatch(
     case 'job.cancel':
       return handleJobCancel(ctx, route.projectId, route.jobId, request, url);
     case 'unknown':
-      throw BigQueryApiError.notFound(`Not found: ${request.method ?? 'GET'} ${url.pathname}`);
+      // A method the REST API has but this server does not serve (see the README's matrix).
+      throw new BigQueryApiError(
+        501,
+        'notImplemented',
+        `${request.method ?? 'GET'} ${url.pathname} is not implemented by the local BigQuery server`,
+      );
   }
 }

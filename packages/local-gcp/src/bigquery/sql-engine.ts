@@ -30,6 +30,8 @@ export interface SqlEngine {
   exclusive<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
   /** Closes the database (flushing a file-backed one). Idempotent. */
   close(): Promise<void>;
+  /** DuckDB's keywords (upper case) and their category (`reserved`, `unreserved`, …). */
+  readonly keywords: ReadonlyMap<string, string>;
 }
 
 /**
@@ -58,6 +60,12 @@ export async function createSqlEngine(path: string | undefined): Promise<SqlEngi
   const connection = await instance.connect();
   await connection.run("SET TimeZone = 'UTC'");
   for (const macro of COMPAT_MACROS) await connection.run(`CREATE OR REPLACE TEMP MACRO ${macro}`);
+  const keywordRows = await connection.runAndReadAll(
+    'SELECT upper(keyword_name), keyword_category FROM duckdb_keywords()',
+  );
+  const keywords = new Map(
+    keywordRows.getRows().map(([name, category]) => [String(name), String(category)]),
+  );
   let tail: Promise<unknown> = Promise.resolve();
   let closed: Promise<void> | undefined;
 
@@ -69,6 +77,7 @@ export async function createSqlEngine(path: string | undefined): Promise<SqlEngi
   }
 
   return {
+    keywords,
     exclusive,
     read: (sql, values) =>
       exclusive(async (conn) => {

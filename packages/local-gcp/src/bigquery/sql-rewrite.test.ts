@@ -2,8 +2,26 @@ import { describe, expect, it } from 'vitest';
 import { BigQueryApiError } from './errors.js';
 import { rewriteSql, type RewriteContext } from './sql-rewrite.js';
 
+/** A few of DuckDB's keywords, as `duckdb_keywords()` categorises them. */
+const duckKeywords = new Map([
+  ['TIMESTAMP', 'column_name'],
+  ['TIME', 'column_name'],
+  ['VALUE', 'unreserved'],
+  ['DAY', 'unreserved'],
+  ['OFFSET', 'reserved'],
+  ['GLOB', 'type_function'],
+  ['LIMIT', 'reserved'],
+  ['SELECT', 'reserved'],
+  ['FROM', 'reserved'],
+  ['AS', 'reserved'],
+  ['WITH', 'reserved'],
+  ['INTERVAL', 'column_name'],
+  ['PERCENT', 'unreserved'],
+]);
+
 const context: RewriteContext = {
   projectId: 'p',
+  duckKeywords,
   defaultDataset: { projectId: 'p', datasetId: 'ds' },
   resolveTable: (p, d, t) => (d === 'ds' && t === 'events' ? `"${p}.${d}"."${t}"` : undefined),
   datasetExists: (_p, d) => d === 'ds',
@@ -69,6 +87,33 @@ describe('rewriteSql', () => {
   it('reports the first keyword', () => {
     expect(rewriteSql('  -- c\n  WITH x AS (SELECT 1) SELECT * FROM x', context).firstKeyword).toBe(
       'WITH',
+    );
+  });
+
+  it('quotes names GoogleSQL allows but DuckDB reads as keywords', () => {
+    expect(rewrite('SELECT ? timestamp, @min time, CURRENT_TIMESTAMP() value')).toBe(
+      'SELECT CAST($1 AS VARCHAR) "timestamp", CAST($1 AS BIGINT) "time", now() "value"',
+    );
+    expect(rewrite('SELECT offset, glob FROM events')).toBe(
+      'SELECT "offset", "glob" FROM "p.ds"."events"',
+    );
+    expect(rewrite('SELECT ts AS timestamp, e.offset FROM events e LIMIT 5 OFFSET 2')).toBe(
+      'SELECT ts AS timestamp, e.offset FROM "p.ds"."events" e LIMIT 5 OFFSET 2',
+    );
+    expect(rewrite('SELECT a FROM events TABLESAMPLE SYSTEM (10 PERCENT)')).toBe(
+      'SELECT a FROM "p.ds"."events" TABLESAMPLE SYSTEM (10 PERCENT)',
+    );
+    expect(rewrite('SELECT DATE_ADD(d, INTERVAL 1 DAY) FROM UNNEST(a) x WITH OFFSET')).toBe(
+      'SELECT DATE_ADD(d, INTERVAL 1 DAY) FROM UNNEST(a) x WITH OFFSET',
+    );
+    expect(rewrite("SELECT TIMESTAMP '2026-01-01', TIMESTAMP(x)")).toBe(
+      "SELECT CAST('2026-01-01' AS TIMESTAMPTZ), TIMESTAMP(x)",
+    );
+  });
+
+  it('types decimal literals FLOAT64 (DOUBLE), as GoogleSQL does, and leaves integers alone', () => {
+    expect(rewrite("SELECT 3.5, 1e3, .5, 42, NUMERIC '1.5'")).toBe(
+      "SELECT CAST(3.5 AS DOUBLE), CAST(1e3 AS DOUBLE), CAST(.5 AS DOUBLE), 42, CAST('1.5' AS DECIMAL(38,9))",
     );
   });
 });

@@ -1,10 +1,13 @@
 import { BigQueryApiError } from './errors.js';
+import { DATE_PARTS, GOOGLESQL_RESERVED } from './googlesql-keywords.js';
 import { quoteIdent, quoteLiteral } from './schema-mapping.js';
 
 /** What the rewriter needs to know about the world. */
 export interface RewriteContext {
   /** Project of the job; two-part names `dataset.table` belong to it. */
   readonly projectId: string;
+  /** DuckDB's keywords (upper case) and their category, to quote those GoogleSQL allows as names. */
+  readonly duckKeywords: ReadonlyMap<string, string>;
   /** `defaultDataset` of the job: one-part names after FROM/JOIN resolve in it. */
   readonly defaultDataset?: { readonly projectId: string; readonly datasetId: string } | undefined;
   /** The DuckDB name (`"schema"."table"`) of a BigQuery table, if it exists. */
@@ -121,7 +124,8 @@ export function rewriteSql(text: string, context: RewriteContext): RewrittenSql 
         out.push(token.bytes === true ? bytesLiteral(token.value) : quoteLiteral(token.value));
         break;
       case 'number':
-        out.push(token.text);
+        // GoogleSQL types 3.5 and 1e3 as FLOAT64; DuckDB would make 3.5 a DECIMAL (NUMERIC).
+        out.push(/[.eE]/.test(token.text) ? `CAST(${token.text} AS DOUBLE)` : token.text);
         break;
       case 'param': {
         const sql = context.namedParameter(token.value);
@@ -217,6 +221,10 @@ export function rewriteSql(text: string, context: RewriteContext): RewrittenSql 
             out.push('EXCLUDE');
             break;
           }
+          if (isNameDuckDbWouldMisread(tokens, i, upper, context.duckKeywords)) {
+            out.push(quoteIdent(token.value));
+            break;
+          }
         }
         const chain = readChain(tokens, i);
         const afterFrom =
@@ -243,6 +251,68 @@ export function rewriteSql(text: string, context: RewriteContext): RewrittenSql 
     previous = token;
   }
   return { sql: out.join(''), firstKeyword };
+}
+
+/**
+ * Whether the word at `index` is a name in GoogleSQL that DuckDB would read as a keyword: an
+ * alias without AS after an expression (`SELECT ? timestamp`; DuckDB refuses every keyword
+ * there), or a column name that is reserved in DuckDB (`SELECT offset FROM t`). Words GoogleSQL
+ * reserves are left alone, as are function calls (`word(`), typed literals (`word '…'`),
+ * `LIMIT n OFFSET m`, `WITH OFFSET` and the date part of `INTERVAL n DAY`.
+ */
+function isNameDuckDbWouldMisread(
+  tokens: readonly Token[],
+  index: number,
+  upper: string,
+  duckKeywords: ReadonlyMap<string, string>,
+): boolean {
+  const category = duckKeywords.get(upper);
+  if (category === undefined || GOOGLESQL_RESERVED.has(upper)) return false;
+  const before = significantBefore(tokens, index, 4);
+  const previous = before[0];
+  const next = significantAfter(tokens, index);
+  if (next?.text === '(' || next?.text === '.' || next?.type === 'string') return false;
+  if (previous?.text === '.' || previous?.value.toUpperCase() === 'AS') return false;
+  const afterExpression =
+    previous !== undefined &&
+    (['number', 'string', 'param', 'positional', 'quoted'].includes(previous.type) ||
+      previous.text === ')' ||
+      previous.text === ']' ||
+      (previous.type === 'word' && !GOOGLESQL_RESERVED.has(previous.value.toUpperCase())));
+  if (afterExpression) {
+    // `LIMIT n OFFSET m` and `TABLESAMPLE SYSTEM (n PERCENT)`: syntax after an expression.
+    if (upper === 'OFFSET' || upper === 'PERCENT') return false;
+    if (DATE_PARTS.has(upper) && before.some((t) => t.value.toUpperCase() === 'INTERVAL')) {
+      return false;
+    }
+    const ends =
+      next === undefined ||
+      next.type === 'word' ||
+      next.type === 'quoted' ||
+      [',', ')', ';'].includes(next.text);
+    return ends;
+  }
+  if (upper === 'OFFSET' && previous?.value.toUpperCase() === 'WITH') return false;
+  return category === 'reserved' || category === 'type_function';
+}
+
+function significantBefore(tokens: readonly Token[], index: number, count: number): Token[] {
+  const found: Token[] = [];
+  for (let j = index - 1; j >= 0 && found.length < count; j -= 1) {
+    const token = tokens[j];
+    if (token !== undefined && token.type !== 'space' && token.type !== 'comment') {
+      found.push(token);
+    }
+  }
+  return found;
+}
+
+function significantAfter(tokens: readonly Token[], index: number): Token | undefined {
+  for (let j = index + 1; j < tokens.length; j += 1) {
+    const token = tokens[j];
+    if (token !== undefined && token.type !== 'space' && token.type !== 'comment') return token;
+  }
+  return undefined;
 }
 
 interface Chain {

@@ -12,6 +12,7 @@ import {
   DuckDBTimeValue,
   type DuckDBValue,
 } from '@duckdb/node-api';
+import { BigQueryApiError } from './errors.js';
 import type { Field } from './schema-mapping.js';
 import { microsToDatetime, microsToIso, microsToSeconds, microsToTime } from './time-format.js';
 
@@ -33,15 +34,35 @@ export interface EncodedRow {
 
 type Encoder = (value: DuckDBValue) => unknown;
 
+const OUTPUT_FORMATS: Readonly<Record<string, TimestampFormat | undefined>> = {
+  TIMESTAMP_OUTPUT_FORMAT_UNSPECIFIED: undefined,
+  FLOAT64: 'float',
+  INT64: 'int64',
+  ISO8601_STRING: 'iso',
+};
+
 /**
  * Picks the timestamp format from the query string or request body options the client sends
  * (`formatOptions.useInt64Timestamp`, `formatOptions.timestampOutputFormat`).
+ * @throws {@link BigQueryApiError} `invalid` for an unknown format, and, as BigQuery does, for
+ * `useInt64Timestamp: true` with a FLOAT64 or ISO8601_STRING format (the combinations the
+ * client library's "Timestamp Output Format" system tests expect to fail).
  */
 export function timestampFormatOf(useInt64: unknown, outputFormat: unknown): TimestampFormat {
-  if (outputFormat === 'ISO8601_STRING') return 'iso';
-  if (outputFormat === 'INT64') return 'int64';
-  if (outputFormat === 'FLOAT64') return 'float';
-  return useInt64 === true || useInt64 === 'true' ? 'int64' : 'float';
+  const int64 = useInt64 === true || useInt64 === 'true';
+  if (outputFormat === undefined || outputFormat === null) return int64 ? 'int64' : 'float';
+  const format = typeof outputFormat === 'string' ? OUTPUT_FORMATS[outputFormat] : undefined;
+  if (typeof outputFormat !== 'string' || !Object.hasOwn(OUTPUT_FORMATS, outputFormat)) {
+    throw BigQueryApiError.invalid(
+      `Invalid value for formatOptions.timestampOutputFormat: ${JSON.stringify(outputFormat)}`,
+    );
+  }
+  if (int64 && (format === 'float' || format === 'iso')) {
+    throw BigQueryApiError.invalid(
+      'Cannot specify both use_int64_timestamp and timestamp_output_format.',
+    );
+  }
+  return format ?? (int64 ? 'int64' : 'float');
 }
 
 /** Compiles an encoder turning DuckDB result rows into BigQuery's `{"f":[{"v":…}]}` rows. */

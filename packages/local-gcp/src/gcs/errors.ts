@@ -5,13 +5,29 @@
 export class GcsError extends Error {
   readonly status: number;
   readonly reason: string;
+  /** Answer with the message as a `text/plain` body, as GCS does for some upload errors. */
+  readonly plainText: boolean;
 
-  constructor(status: number, reason: string, message: string) {
+  constructor(status: number, reason: string, message: string, plainText = false) {
     super(message);
     this.name = new.target.name;
     this.status = status;
     this.reason = reason;
+    this.plainText = plainText;
   }
+}
+
+/**
+ * The largest metadata part (multipart upload) or session body (resumable upload) read. GCS
+ * answers a 2.1 MB one with a plain-text 400 "Metadata part is too large." (the client
+ * library's system test "should throw original error message on non JSON response on large
+ * metadata"); the exact threshold is ours.
+ */
+export const MAX_METADATA_PART_BYTES = 2 * 1024 * 1024;
+
+/** The plain-text 400 GCS answers for an oversized metadata part. */
+export function metadataPartTooLarge(): GcsError {
+  return new GcsError(400, 'invalid', 'Metadata part is too large.', true);
 }
 
 /** 404 for a missing object, worded like GCS. */

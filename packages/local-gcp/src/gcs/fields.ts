@@ -1,9 +1,14 @@
 import { badRequest } from './errors.js';
 import { stringObjectFields, type ObjectFields } from './model.js';
+import { refuseEncryptionFields } from './refusals.js';
 import type { ObjectPatch } from './store.js';
+
+/** GCS's limit on the total size of an object's custom metadata keys and values ("Quotas & limits"). */
+export const MAX_CUSTOM_METADATA_BYTES = 8 * 1024;
 
 /** Reads the settable fields of an object resource sent by a client (upload metadata). */
 export function readObjectFields(json: Record<string, unknown>): ObjectFields {
+  refuseEncryptionFields(json);
   const fields: Record<string, unknown> = {};
   for (const field of stringObjectFields) {
     const value = json[field];
@@ -22,6 +27,7 @@ export function readObjectFields(json: Record<string, unknown>): ObjectFields {
 
 /** Reads a `patch`/`update` body: fields present change, `null` removes. */
 export function readObjectPatch(json: Record<string, unknown>): ObjectPatch {
+  refuseEncryptionFields(json);
   const patch: Record<string, unknown> = {};
   for (const field of stringObjectFields) {
     const value = json[field];
@@ -54,6 +60,21 @@ export function readStringMap(
   return result;
 }
 
+/**
+ * Reads custom `metadata`, refusing more than {@link MAX_CUSTOM_METADATA_BYTES} of keys and
+ * values (UTF-8) with 400, as GCS does. A patch is checked on what it sends.
+ */
 function readMetadata(value: unknown): Record<string, string | null> | null | undefined {
-  return readStringMap(value, 'metadata');
+  const metadata = readStringMap(value, 'metadata');
+  if (metadata === null || metadata === undefined) return metadata;
+  let bytes = 0;
+  for (const [key, entry] of Object.entries(metadata)) {
+    bytes += Buffer.byteLength(key) + (entry === null ? 0 : Buffer.byteLength(entry));
+  }
+  if (bytes > MAX_CUSTOM_METADATA_BYTES) {
+    throw badRequest(
+      `The total size of custom metadata keys and values (${bytes} bytes) exceeds the limit of ${MAX_CUSTOM_METADATA_BYTES} bytes.`,
+    );
+  }
+  return metadata;
 }

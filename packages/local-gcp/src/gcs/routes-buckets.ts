@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from '../http/respond.js';
 import { readJsonObject } from './body.js';
+import { refuseEncryptionFields } from './refusals.js';
 import type { GcsContext } from './context.js';
 import { badRequest } from './errors.js';
 import { readStringMap } from './fields.js';
 import { listNames, readListQuery } from './listing.js';
 import { bucketResource } from './resources.js';
+import { sendResource } from './partial-response.js';
 
 /** `POST /b?project=P` with `{name, location?, storageClass?, labels?}`. */
 export async function createBucket(
@@ -14,6 +15,7 @@ export async function createBucket(
   response: ServerResponse,
 ): Promise<void> {
   const json = await readJsonObject(request);
+  refuseEncryptionFields(json);
   const { name, location, storageClass } = json;
   if (typeof name !== 'string') throw badRequest('Required: bucket name.', 'required');
   const labels = readStringMap(json['labels'], 'labels');
@@ -23,7 +25,7 @@ export async function createBucket(
     storageClass: typeof storageClass === 'string' ? storageClass : undefined,
     labels: labels === null || labels === undefined ? undefined : withoutNulls(labels),
   });
-  sendJson(response, 200, bucketResource(bucket, ctx.baseUrl(request)));
+  sendResource(response, 200, bucketResource(bucket, ctx.baseUrl(request)));
 }
 
 /** `GET /b?project=P[&prefix][&maxResults][&pageToken]`: every bucket, whatever the project. */
@@ -41,7 +43,7 @@ export function listBuckets(
   );
   const baseUrl = ctx.baseUrl(request);
   const items = page.names.map((name) => bucketResource(ctx.store.bucket(name), baseUrl));
-  sendJson(response, 200, {
+  sendResource(response, 200, {
     kind: 'storage#buckets',
     items: items.length === 0 ? undefined : items,
     nextPageToken: page.nextPageToken,
@@ -55,7 +57,7 @@ export function getBucket(
   response: ServerResponse,
   bucket: string,
 ): void {
-  sendJson(response, 200, bucketResource(ctx.store.bucket(bucket), ctx.baseUrl(request)));
+  sendResource(response, 200, bucketResource(ctx.store.bucket(bucket), ctx.baseUrl(request)));
 }
 
 /** `PATCH`/`PUT /b/{bucket}`: only `labels` are kept; other fields are accepted and ignored. */
@@ -68,9 +70,10 @@ export async function patchBucket(
 ): Promise<void> {
   ctx.store.bucket(bucket);
   const json = await readJsonObject(request);
+  refuseEncryptionFields(json);
   const labels = readStringMap(json['labels'], 'labels');
   const updated = await ctx.store.patchBucket(bucket, labels, replace);
-  sendJson(response, 200, bucketResource(updated, ctx.baseUrl(request)));
+  sendResource(response, 200, bucketResource(updated, ctx.baseUrl(request)));
 }
 
 /** `DELETE /b/{bucket}`: 204, or 409 when objects remain. */

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from '../http/respond.js';
 import { readJsonObject } from './body.js';
 import type { GcsContext } from './context.js';
 import { sendObjectMedia } from './download.js';
@@ -9,6 +8,7 @@ import { listNames, readListQuery } from './listing.js';
 import type { ObjectFields, StoredObject } from './model.js';
 import { checkPreconditions, readPreconditions } from './preconditions.js';
 import { objectResource } from './resources.js';
+import { sendResource } from './partial-response.js';
 
 /** The live object, honouring `?generation=` (only the live generation exists here). */
 function liveObject(ctx: GcsContext, bucket: string, name: string, url: URL): StoredObject {
@@ -29,7 +29,7 @@ export function getObject(
 ): void {
   const object = liveObject(ctx, bucket, name, url);
   checkPreconditions(object, readPreconditions(url.searchParams), true);
-  sendJson(response, 200, objectResource(object, ctx.baseUrl(request)));
+  sendResource(response, 200, objectResource(object, ctx.baseUrl(request)));
 }
 
 /** `GET /b/{b}/o/{o}?alt=media` or `/download/storage/v1/...`: the bytes. */
@@ -57,7 +57,7 @@ export function listObjects(
   const page = listNames(ctx.store.sortedNames(bucket), readListQuery(url.searchParams));
   const baseUrl = ctx.baseUrl(request);
   const items = page.names.map((name) => objectResource(ctx.store.object(bucket, name), baseUrl));
-  sendJson(response, 200, {
+  sendResource(response, 200, {
     kind: 'storage#objects',
     nextPageToken: page.nextPageToken,
     prefixes: page.prefixes.length === 0 ? undefined : page.prefixes,
@@ -83,7 +83,7 @@ export async function patchObject(
     replace,
     readPreconditions(url.searchParams),
   );
-  sendJson(response, 200, objectResource(object, ctx.baseUrl(request)));
+  sendResource(response, 200, objectResource(object, ctx.baseUrl(request)));
 }
 
 /** `DELETE /b/{b}/o/{o}`: 204. */
@@ -135,16 +135,48 @@ export async function copyObject(
   );
   const resource = objectResource(object, ctx.baseUrl(request));
   if (!rewrite) {
-    sendJson(response, 200, resource);
+    sendResource(response, 200, resource);
     return;
   }
-  sendJson(response, 200, {
+  sendResource(response, 200, {
     kind: 'storage#rewriteResponse',
     totalBytesRewritten: String(object.data.length),
     objectSize: String(object.data.length),
     done: true,
     resource,
   });
+}
+
+/**
+ * `POST /b/{b}/o/{o}/moveTo/o/{d}` (objects.move, the client's `moveFileAtomic`): renames an
+ * object within its bucket, keeping its bytes and metadata under a new generation.
+ * `ifSource*` conditions apply to the source, `if*` to the destination (`ifGenerationMatch=0`:
+ * the destination must not exist).
+ */
+export async function moveObject(
+  ctx: GcsContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  bucket: string,
+  name: string,
+  destination: string,
+): Promise<void> {
+  await readJsonObject(request);
+  if (name === destination) {
+    throw badRequest('Source and destination object names must be different.');
+  }
+  const from = ctx.store.object(bucket, name);
+  checkPreconditions(from, readPreconditions(url.searchParams, true));
+  const object = await ctx.store.putObject(
+    bucket,
+    destination,
+    from.data,
+    copyableFields(from),
+    readPreconditions(url.searchParams),
+  );
+  await ctx.store.deleteObject(bucket, name, { ifGenerationMatch: from.generation });
+  sendResource(response, 200, objectResource(object, ctx.baseUrl(request)));
 }
 
 /** `POST /b/{b}/o/{o}/compose` with `{sourceObjects: [{name, generation?}], destination?}`. */
@@ -190,7 +222,7 @@ export async function composeObject(
     fields,
     readPreconditions(url.searchParams),
   );
-  sendJson(response, 200, objectResource(object, ctx.baseUrl(request)));
+  sendResource(response, 200, objectResource(object, ctx.baseUrl(request)));
 }
 
 /** A generation sent as a JSON number or string, as a decimal string. */

@@ -32,6 +32,12 @@ export type Route =
       readonly destinationBucket: string;
       readonly destinationObject: string;
     }
+  | {
+      readonly kind: 'object.move';
+      readonly bucket: string;
+      readonly object: string;
+      readonly destinationObject: string;
+    }
   | { readonly kind: 'unknown' };
 
 /** Every operation name a fault rule's `kind` can name. */
@@ -117,6 +123,20 @@ export function route(method: string, url: URL): Route {
       object: rest[0] as string,
       destinationBucket: rest[3] as string,
       destinationObject: rest.slice(5).join('/'),
+    };
+  }
+  if (
+    area === 'json' &&
+    method === 'POST' &&
+    action === 'moveTo' &&
+    rest[2] === 'o' &&
+    rest.length >= 4
+  ) {
+    return {
+      kind: 'object.move',
+      bucket,
+      object: rest[0] as string,
+      destinationObject: rest.slice(3).join('/'),
     };
   }
   if (area === 'json' && method === 'POST' && action === 'compose' && rest.length === 2) {

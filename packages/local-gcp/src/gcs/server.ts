@@ -8,6 +8,8 @@ import {
 import { sendGoogleError } from '../http/respond.js';
 import type { GcsContext } from './context.js';
 import { GcsError } from './errors.js';
+import { selectFields } from './partial-response.js';
+import { refuseEncryption } from './refusals.js';
 import { createDiskPersistence } from './persistence.js';
 import { route, type GcsOperation, type Route } from './routes.js';
 import {
@@ -24,6 +26,7 @@ import {
   downloadObject,
   getObject,
   listObjects,
+  moveObject,
   patchObject,
 } from './routes-objects.js';
 import { GcsStore } from './store.js';
@@ -105,6 +108,8 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
     classify: (request, url) => routeOf(request, url).kind,
     handle: async (request, response, url) => {
       try {
+        refuseEncryption(request, url);
+        selectFields(response, url);
         await dispatch(ctx, routeOf(request, url), request, response, url);
       } catch (error) {
         if (!(error instanceof GcsError) || response.headersSent) throw error;
@@ -112,6 +117,11 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
         if (error.status === 304) {
           response.writeHead(304);
           response.end();
+          return;
+        }
+        if (error.plainText) {
+          response.writeHead(error.status, { 'content-type': 'text/plain; charset=utf-8' });
+          response.end(error.message);
           return;
         }
         sendGoogleError(response, error.status, error.reason, error.message);
@@ -198,15 +208,26 @@ async function dispatch(
         { bucket: target.destinationBucket, name: target.destinationObject },
         target.kind === 'object.rewrite',
       );
+    case 'object.move':
+      return moveObject(
+        ctx,
+        request,
+        response,
+        url,
+        target.bucket,
+        target.object,
+        target.destinationObject,
+      );
     case 'object.compose':
       return composeObject(ctx, request, response, url, target.bucket, target.object);
     case 'unknown':
       request.resume();
+      // A method the JSON API has but this server does not serve (see the README's matrix).
       sendGoogleError(
         response,
-        404,
-        'notFound',
-        `Not Found: ${request.method ?? 'GET'} ${url.pathname}`,
+        501,
+        'notImplemented',
+        `${request.method ?? 'GET'} ${url.pathname} is not implemented by the local GCS server`,
       );
       return;
   }

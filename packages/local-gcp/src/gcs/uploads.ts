@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from '../http/respond.js';
 import { parseJsonObject, readLimitedBody } from './body.js';
 import type { GcsContext } from './context.js';
-import { badRequest, GcsError } from './errors.js';
+import { badRequest, GcsError, MAX_METADATA_PART_BYTES, metadataPartTooLarge } from './errors.js';
 import { readObjectFields } from './fields.js';
 import { checksums, parseGoogHash } from './hashes.js';
 import type { ObjectFields, StoredObject } from './model.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
 import { checkPreconditions, readPreconditions, type Preconditions } from './preconditions.js';
 import { objectResource } from './resources.js';
+import { sendResource } from './partial-response.js';
 
 /** HTTP status GCS uses for "send the rest of a resumable upload". */
 const RESUME_INCOMPLETE = 308;
@@ -67,6 +67,19 @@ export class UploadSessions {
   }
 }
 
+/** The JSON body that opens a resumable session; an oversized one is GCS's plain-text 400. */
+async function readMetadataBody(request: IncomingMessage): Promise<Buffer> {
+  try {
+    return await readLimitedBody(request, MAX_METADATA_PART_BYTES);
+  } catch (error) {
+    if (error instanceof GcsError && error.status === 413) {
+      request.resume();
+      throw metadataPartTooLarge();
+    }
+    throw error;
+  }
+}
+
 /**
  * `POST /upload/storage/v1/b/{bucket}/o`: `uploadType=multipart` (JSON metadata part, then the
  * bytes), `uploadType=media` (bytes only, `name` in the query) or `uploadType=resumable` (opens
@@ -86,7 +99,7 @@ export async function handleUploadStart(
   const uploadType = query.get('uploadType') ?? (boundary === undefined ? 'media' : 'multipart');
 
   if (uploadType === 'resumable') {
-    const json = parseJsonObject(await readLimitedBody(request, 1 << 20));
+    const json = parseJsonObject(await readMetadataBody(request));
     const fields = withContentType(
       readObjectFields(json),
       header(request, 'x-upload-content-type'),
@@ -128,6 +141,7 @@ export async function handleUploadStart(
     if (metadataPart === undefined || dataPart === undefined || extra.length > 0) {
       throw badRequest('Multipart upload needs exactly two parts: metadata and media.');
     }
+    if (metadataPart.body.length > MAX_METADATA_PART_BYTES) throw metadataPartTooLarge();
     json = parseJsonObject(metadataPart.body);
     data = dataPart.body;
     contentType = dataPart.headers['content-type'];
@@ -152,7 +166,7 @@ export async function handleUploadStart(
     fields,
     conditions,
   );
-  sendJson(response, 200, objectResource(object, ctx.baseUrl(request)));
+  sendResource(response, 200, objectResource(object, ctx.baseUrl(request)));
 }
 
 /**
@@ -173,7 +187,7 @@ export async function handleUploadChunk(
   const range = parseContentRange(header(request, 'content-range'));
   const chunk = await readLimitedBody(request, ctx.maxObjectBytes - session.received + (1 << 20));
   if (session.result !== undefined) {
-    sendJson(response, 200, objectResource(session.result, ctx.baseUrl(request)));
+    sendResource(response, 200, objectResource(session.result, ctx.baseUrl(request)));
     return;
   }
   let total: number | undefined;
@@ -220,7 +234,7 @@ export async function handleUploadChunk(
   session.result = object;
   session.chunks.length = 0;
   ctx.sessions.finish(uploadId, session);
-  sendJson(response, 200, objectResource(object, ctx.baseUrl(request)));
+  sendResource(response, 200, objectResource(object, ctx.baseUrl(request)));
 }
 
 /** `DELETE` on a session URI cancels it; GCS answers 499. */

@@ -1,6 +1,8 @@
 import { uniqueName as harnessUniqueName } from '../../harness/unique-name.js';
+export { caught } from '../../harness/test-support/caught.js';
 import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
-import type { BigQueryServer } from '../server.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startBigQueryServer, type BigQueryServer } from '../server.js';
 
 export const PROJECT = 'test-proj';
 
@@ -22,6 +24,50 @@ export function clientFor(server: BigQueryServer, options: BigQueryOptions = {})
   }
 }
 
+/** A server and a client for one test file. */
+export interface FileServer {
+  readonly server: BigQueryServer;
+  readonly bq: BigQuery;
+}
+
+/**
+ * Starts a server with a client before this file's tests and stops it after them. Call at the
+ * top level of a test file; read `server` and `bq` inside tests.
+ */
+export function serveThisFile(): FileServer {
+  let started: FileServer | undefined;
+  beforeAll(async () => {
+    const server = await startBigQueryServer();
+    started = { server, bq: clientFor(server) };
+  });
+  afterAll(async () => {
+    await started?.server.stop();
+  });
+  const get = (): FileServer => {
+    if (started === undefined) throw new Error('the BigQuery server is not started yet');
+    return started;
+  };
+  return {
+    get server() {
+      return get().server;
+    },
+    get bq() {
+      return get().bq;
+    },
+  };
+}
+
+/** One row of a client `PartialFailureError`: the row sent and BigQuery's errors for it. */
+export interface PartialFailure {
+  readonly row: Record<string, unknown>;
+  readonly errors: readonly { reason: string; message: string }[];
+}
+
+/** The per-row failures of a `PartialFailureError`. */
+export function partialFailures(error: Record<string, unknown>): PartialFailure[] {
+  return error['errors'] as PartialFailure[];
+}
+
 /** A dataset name no other test uses (BigQuery names take `_`, not `-`). */
 export function uniqueName(prefix: string): string {
   return harnessUniqueName(prefix, '_');
@@ -30,16 +76,6 @@ export function uniqueName(prefix: string): string {
 /** The values of one column of decoded rows. */
 export function column(rows: readonly unknown[], name: string): unknown[] {
   return rows.map((row) => (row as Record<string, unknown>)[name]);
-}
-
-/** Runs `fn` and returns what it threw (fails if it did not throw). */
-export async function caught(fn: () => Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await fn();
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** A schema with every type and nesting the tests exercise. */
