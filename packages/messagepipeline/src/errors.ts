@@ -11,6 +11,7 @@ export const errorCodes = [
   'NOT_FOUND',
   'ALREADY_EXISTS',
   'PERMISSION_DENIED',
+  'UNAUTHENTICATED',
   'RATE_LIMITED',
   'UNAVAILABLE',
   'TRANSFORM_FAILED',
@@ -28,21 +29,31 @@ export interface TributaryErrorOptions {
   readonly retriable?: boolean | undefined;
   /** The error this one wraps. */
   readonly cause?: unknown;
+  /**
+   * The failure is about where the message goes, not the message: the topic, table or bucket
+   * does not exist, or access is denied. Implies `retriable`. @defaultValue false
+   */
+  readonly destination?: boolean | undefined;
 }
 
 /**
  * The one error base class of the project. `retriable` is the failure classification of the
  * contract: permanent errors are dead-lettered, retriable ones are retried and then nacked.
+ * `destination` marks a misconfiguration (a missing topic, table or bucket; access denied):
+ * such a message is never dead-lettered and never acked; the service holds it and reports
+ * not ready until the destination answers.
  */
 export class TributaryError extends Error {
   readonly code: ErrorCode;
   readonly retriable: boolean;
+  readonly destination: boolean;
 
   constructor(code: ErrorCode, message: string, options: TributaryErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.retriable = options.retriable ?? false;
+    this.destination = options.destination ?? false;
+    this.retriable = this.destination || (options.retriable ?? false);
   }
 
   /** A failure that will fail again the same way: dead-letter it. */
@@ -53,6 +64,15 @@ export class TributaryError extends Error {
   /** A failure that may pass later: retry with backoff, then nack. */
   static transient(code: ErrorCode, message: string, cause?: unknown): TributaryError {
     return new TributaryError(code, message, { retriable: true, cause });
+  }
+
+  /**
+   * The destination is missing or refuses us (`NOT_FOUND` for a topic, table or bucket,
+   * `PERMISSION_DENIED`, `UNAUTHENTICATED`): the service is misconfigured, the message is not at
+   * fault. Hold it (retry, then nack; never dead-letter, never ack) and report not ready.
+   */
+  static destination(code: ErrorCode, message: string, cause?: unknown): TributaryError {
+    return new TributaryError(code, message, { destination: true, cause });
   }
 }
 
