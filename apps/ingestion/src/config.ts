@@ -79,7 +79,9 @@ const IngestionFields = z.object({
     .describe('Longest a publish waits for its Pub/Sub batch to fill'),
   STALL_AFTER_MS: configField
     .durationMs(60_000, { min: 1 })
-    .describe('/readyz turns 503 when messages are pending and none settled for this long'),
+    .describe(
+      '/readyz turns 503 when the oldest unacknowledged MQTT message is older than this, or reading has been paused at the in-flight limit this long',
+    ),
 });
 
 // Mutual TLS needs both halves (the consumer would refuse one alone). `when`: checked even when

@@ -1,9 +1,7 @@
 import {
-  combineObservers,
   createLogger,
   createMetricsRegistry,
   createPipelineMetrics,
-  createProgressMonitor,
   exitWithConfigProblems,
   exposeStats,
   loadConfigOrExit,
@@ -39,10 +37,7 @@ try {
 }
 
 const registry = createMetricsRegistry({ defaultLabels: { service: 'ingestion' } });
-const progress = createProgressMonitor({ stallAfterMs: config.STALL_AFTER_MS });
-const observer = combineObservers(createPipelineMetrics(registry), (event) => {
-  progress.observe(event);
-});
+const observer = createPipelineMetrics(registry);
 let ingestion;
 try {
   ingestion = buildIngestion(config, { routes, logger, observer });
@@ -77,5 +72,5 @@ runService({
     deadLetterProducer: ingestion.deadLetterProducer,
     ingestion: ingestion.service,
   },
-  health: { progress, mqtt: consumer },
+  health: { mqtt: consumer },
 });

@@ -12,7 +12,9 @@ export { createMessage, deriveMessage, attributesSize } from './message.js';
 export type { Attributes, Message, MessageChanges, MessageInit, Outcome } from './message.js';
 export type { ComponentHealth, HealthReporter, Service, StopOptions } from './lifecycle.js';
 export type { StatDescription, StatsDescription } from './stats.js';
+export { reportsHeldWork } from './ports.js';
 export type {
+  HeldWorkReporter,
   MessageConsumer,
   MessageProducer,
   OutgoingMessage,

@@ -43,6 +43,16 @@ export type PipelineEvent =
       readonly reason: string;
     }
   | {
+      /**
+       * A message failed because of its destination (`TributaryError.destination`): nacked,
+       * never dead-lettered. Precedes the `nacked` it causes.
+       */
+      readonly type: 'held';
+      readonly stage: string;
+      readonly message: Message;
+      readonly error: TributaryError;
+    }
+  | {
       readonly type: 'in-flight';
       readonly stage: string;
       readonly count: number;

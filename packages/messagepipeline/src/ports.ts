@@ -26,6 +26,32 @@ export interface PollingConsumer extends MessageConsumer {
   poll(): Message | undefined;
 }
 
+/**
+ * An optional capability of a {@link MessageConsumer}: what it holds unsettled, so a stall is
+ * seen where it happens. A pipeline service is not ready while the oldest unsettled message is
+ * older than its stall threshold, or while intake has been paused at its limit that long.
+ */
+export interface HeldWorkReporter {
+  /**
+   * Age in milliseconds of the oldest message received from the source and not yet acknowledged
+   * to it (a nacked message waiting for its redelivery still counts); 0 when none is held.
+   */
+  oldestUnsettledAgeMs(): number;
+  /** How long reading from the source has been paused at the in-flight limit, in ms; 0 if not. */
+  pausedForMs(): number;
+}
+
+/** True when `consumer` offers the {@link HeldWorkReporter} capability. */
+export function reportsHeldWork<C extends MessageConsumer>(
+  consumer: C,
+): consumer is C & HeldWorkReporter {
+  const candidate = consumer as Partial<HeldWorkReporter>;
+  return (
+    typeof candidate.oldestUnsettledAgeMs === 'function' &&
+    typeof candidate.pausedForMs === 'function'
+  );
+}
+
 /** A message to publish. */
 export interface OutgoingMessage {
   readonly data: Uint8Array;

@@ -3,6 +3,10 @@ export interface StatDescription {
   /** `counter`: only grows (exported with `_total`); `gauge`: goes up and down (a boolean is 0/1). */
   readonly kind: 'counter' | 'gauge';
   readonly help: string;
+  /** The metric's name after the prefix, when not the field in snake_case (units: `_seconds`). */
+  readonly name?: string | undefined;
+  /** Multiplies the value, for unit conversion (0.001 turns milliseconds into seconds). */
+  readonly scale?: number | undefined;
 }
 
 /**

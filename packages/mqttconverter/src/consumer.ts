@@ -5,6 +5,7 @@ import {
   type Attributes,
   type ComponentHealth,
   type HealthReporter,
+  type HeldWorkReporter,
   type Message,
   type MessageConsumer,
   type StatsDescription,
@@ -60,6 +61,11 @@ export interface MqttConsumerStats {
   readonly inFlightBytes: number;
   /** True while the consumer holds mqtt.js back (it reads nothing from the socket). */
   readonly paused: boolean;
+  /**
+   * Age of the oldest message not yet acknowledged to the broker (QoS 1/2, acknowledged in
+   * arrival order) or not yet handed out, in ms; 0 when none.
+   */
+  readonly oldestUnsettledAgeMs: number;
 }
 
 /** How each field of {@link MqttConsumerStats} is exposed as a metric (`exposeStats`). */
@@ -85,10 +91,17 @@ export const mqttConsumerStatsDescription: StatsDescription<MqttConsumerStats> =
     kind: 'gauge',
     help: '1 while reading from the broker is paused at the in-flight limit',
   },
+  oldestUnsettledAgeMs: {
+    kind: 'gauge',
+    help: 'age of the oldest MQTT message not yet acknowledged to the broker',
+    name: 'oldest_unsettled_age_seconds',
+    scale: 0.001,
+  },
 });
 
 /** An MQTT subscriber that is a {@link MessageConsumer}. */
-export interface MqttConsumer extends MessageConsumer, HealthReporter, AsyncDisposable {
+export interface MqttConsumer
+  extends MessageConsumer, HealthReporter, HeldWorkReporter, AsyncDisposable {
   stats(): MqttConsumerStats;
 }
 
@@ -104,6 +117,8 @@ interface Entry {
   readonly connection: number;
   readonly attributes: Attributes;
   readonly receivedAt: Date;
+  /** `performance.now()` at arrival: the age of held work. */
+  readonly heldSince: number;
   attempt: number;
   ackState: AckState;
   finished: boolean;
@@ -164,6 +179,8 @@ class MqttConsumerImpl implements MqttConsumer {
   readonly #ackQueue = new Deque<Entry>();
   /** mqtt.js callbacks held back while the consumer is full: calling one resumes reading. */
   #paused: (() => void)[] = [];
+  /** `performance.now()` when reading was first held back, while it is. */
+  #pausedSince: number | undefined;
   readonly #timers = new Map<Entry, ReturnType<typeof setTimeout>>();
   #heldMessages = 0;
   #heldBytes = 0;
@@ -243,10 +260,25 @@ class MqttConsumerImpl implements MqttConsumer {
       inFlightMessages: this.#heldMessages,
       inFlightBytes: this.#heldBytes,
       paused: this.#paused.length > 0,
+      oldestUnsettledAgeMs: this.oldestUnsettledAgeMs(),
     };
   }
 
   /** One iterator only; leaving it early (`return()`) stops the consumer, as every adapter does. */
+  /** {@link HeldWorkReporter}: the oldest message not yet acknowledged or handed out. */
+  oldestUnsettledAgeMs(): number {
+    const oldest = Math.min(
+      this.#ackQueue.peek()?.heldSince ?? Infinity,
+      this.#ready.peek()?.heldSince ?? Infinity,
+    );
+    return oldest === Infinity ? 0 : performance.now() - oldest;
+  }
+
+  /** {@link HeldWorkReporter}: how long reading has been held back at the in-flight limit. */
+  pausedForMs(): number {
+    return this.#pausedSince === undefined ? 0 : performance.now() - this.#pausedSince;
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     if (this.#iterating) {
       throw new TributaryError(
@@ -478,6 +510,7 @@ class MqttConsumerImpl implements MqttConsumer {
         receivedAt,
       ),
       receivedAt,
+      heldSince: performance.now(),
       attempt: 1,
       ackState: 'pending',
       finished: false,
@@ -488,7 +521,10 @@ class MqttConsumerImpl implements MqttConsumer {
     if (entry.qos > 0) this.#ackQueue.push(entry);
     this.#enqueue(entry);
     if (this.#hasRoom()) resume();
-    else this.#paused.push(resume);
+    else {
+      this.#pausedSince ??= performance.now();
+      this.#paused.push(resume);
+    }
   }
 
   #hasRoom(): boolean {
@@ -598,6 +634,7 @@ class MqttConsumerImpl implements MqttConsumer {
     if (this.#paused.length > 0 && this.#hasRoom() && this.#open) {
       const paused = this.#paused;
       this.#paused = [];
+      this.#pausedSince = undefined;
       for (const resume of paused) resume();
     }
   }

@@ -41,8 +41,6 @@ export type {
   PipelineMetricsOptions,
 } from './metrics.js';
 export type { Registry } from 'prom-client';
-export { createProgressMonitor } from './progress.js';
-export type { ProgressMonitor, ProgressMonitorOptions } from './progress.js';
 export { createHealthServer, sendJson } from './http-server.js';
 export type {
   HealthServer,

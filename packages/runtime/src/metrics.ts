@@ -52,6 +52,7 @@ export const pipelineMetricNames = Object.freeze({
   acked: 'tributary_messages_acked_total',
   nacked: 'tributary_messages_nacked_total',
   deadLettered: 'tributary_messages_dead_lettered_total',
+  held: 'tributary_messages_held_total',
   retried: 'tributary_messages_retried_total',
   skipped: 'tributary_messages_skipped_total',
   inflightMessages: 'tributary_inflight_messages',
@@ -68,6 +69,7 @@ interface Instruments {
   readonly acked: Counter<'stage'>;
   readonly nacked: Counter<'stage'>;
   readonly deadLettered: Counter<'stage' | 'code'>;
+  readonly held: Counter<'stage' | 'code'>;
   readonly retried: Counter<'stage'>;
   readonly skipped: Counter<'stage'>;
   readonly inflightMessages: Gauge<'stage'>;
@@ -94,6 +96,7 @@ interface StageInstruments {
   readonly batchBytes: Histogram.Internal<'stage'>;
   readonly batchFlushDuration: Histogram.Internal<'stage'>;
   readonly deadLettered: Map<string, Counter.Internal>;
+  readonly held: Map<string, Counter.Internal>;
   readonly batchFlushes: Map<string, Counter.Internal>;
 }
 
@@ -120,6 +123,11 @@ function createInstruments(registry: Registry, options: PipelineMetricsOptions):
     deadLettered: counter(
       n.deadLettered,
       'Messages sent to the dead-letter topic, by error code.',
+      ['stage', 'code'],
+    ),
+    held: counter(
+      n.held,
+      'Messages nacked because their destination is missing or refuses access, by error code.',
       ['stage', 'code'],
     ),
     retried: counter(n.retried, 'Retry attempts after a transient failure.', ['stage']),
@@ -171,6 +179,7 @@ function bindStage(instruments: Instruments, stage: string): StageInstruments {
     batchBytes: instruments.batchBytes.labels(stage),
     batchFlushDuration: instruments.batchFlushDuration.labels(stage),
     deadLettered: new Map(),
+    held: new Map(),
     batchFlushes: new Map(),
   };
 }
@@ -233,6 +242,11 @@ export function createPipelineMetrics(
         child(stage.deadLettered, code, () => all.deadLettered.labels(event.stage, code)).inc();
         break;
       }
+      case 'held': {
+        const code = event.error.code;
+        child(stage.held, code, () => all.held.labels(event.stage, code)).inc();
+        break;
+      }
       case 'retried':
         stage.retried.inc();
         break;
@@ -286,7 +300,8 @@ export interface ExposeStatsOptions<S> {
 
 /**
  * Exposes a component's `stats()` on `registry`, read at scrape time: one metric per described
- * field, named `tributary_<prefix>_<field in snake_case>`, with `_total` on counters. Booleans
+ * field, named `tributary_<prefix>_<field in snake_case>` (or the description's `name`, with its
+ * `scale` applied), with `_total` on counters. Booleans
  * export as 0 and 1. Calling it again for the same prefix (another producer, with other labels)
  * shares the metrics.
  */
@@ -294,12 +309,15 @@ export function exposeStats<S>(registry: Registry, options: ExposeStatsOptions<S
   const labels = options.labels ?? {};
   const labelNames = Object.keys(labels);
   const description = options.description as Readonly<Record<string, StatDescription>>;
-  for (const [field, { kind, help }] of Object.entries(description)) {
-    const name = `tributary_${options.prefix}_${snakeCase(field)}${kind === 'counter' ? '_total' : ''}`;
+  for (const [field, stat] of Object.entries(description)) {
+    const { kind, help } = stat;
+    const scale = stat.scale ?? 1;
+    const base = stat.name ?? snakeCase(field);
+    const name = `tributary_${options.prefix}_${base}${kind === 'counter' ? '_total' : ''}`;
     const existing = registry.getSingleMetric(name) as Gauge | Counter | undefined;
     const read = (): number => {
       const value = (options.stats() as Record<string, unknown>)[field];
-      return typeof value === 'boolean' ? Number(value) : Number(value ?? 0);
+      return (typeof value === 'boolean' ? Number(value) : Number(value ?? 0)) * scale;
     };
     const sources = statSources.get(existing ?? {}) ?? [];
     sources.push({ labels, read });

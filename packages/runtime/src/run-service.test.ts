@@ -1,7 +1,6 @@
 import { silentLogger } from '@tributary/messagepipeline';
 import { deferred } from '@tributary/messagepipeline/kernel';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createProgressMonitor } from './progress.js';
 import { runService, type RunServiceOptions, type ServiceRun } from './run-service.js';
 import { captureLogger, type LogLine } from './test-support/capture-logger.js';
 import { createFakeProcess, type FakeProcess } from './test-support/fake-process.js';
@@ -222,11 +221,14 @@ describe('runService', () => {
   });
 
   it('puts services with health() and extra reporters on /readyz', async () => {
-    const progress = createProgressMonitor({ stallAfterMs: 60_000, connected: false });
+    let connected = false;
+    const connection = {
+      health: () => ({ ready: connected, detail: connected ? 'connected' : 'not connected' }),
+    };
     const consumer = createFakeService('consumer', [], {
       health: () => ({ ready: true, detail: 'streaming' }),
     });
-    const { run, proc } = start({ services: { consumer }, health: { progress } });
+    const { run, proc } = start({ services: { consumer }, health: { connection } });
     await run.started;
     const res = await fetch(`${run.server.url}/readyz`);
     expect(res.status).toBe(503);
@@ -235,10 +237,10 @@ describe('runService', () => {
       status: 'not-ready',
       components: {
         consumer: { ready: true, detail: 'streaming' },
-        progress: { ready: false, detail: 'not connected' },
+        connection: { ready: false, detail: 'not connected' },
       },
     });
-    progress.markConnected(true);
+    connected = true;
     expect((await fetch(`${run.server.url}/readyz`)).status).toBe(200);
     proc.signal();
     expect(await run.exitCode).toBe(0);

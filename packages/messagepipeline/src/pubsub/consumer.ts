@@ -16,7 +16,8 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { createMessage } from '../message.js';
 import type { Message } from '../message.js';
-import type { MessageConsumer } from '../ports.js';
+import type { HeldWorkReporter, MessageConsumer } from '../ports.js';
+import type { StatsDescription } from '../stats.js';
 import { deferred } from '../kernel/deferred.js';
 import type { Deferred } from '../kernel/deferred.js';
 import { classifyPubSubError } from './classify-error.js';
@@ -121,10 +122,34 @@ export interface PubSubConsumerStats {
   readonly refused: number;
   /** Times the stream was closed and reopened (errors, unexpected closes, stalls). */
   readonly streamRestarts: number;
+  /** Age of the oldest message received and not yet settled, in ms; 0 when none. */
+  readonly oldestUnsettledAgeMs: number;
 }
 
+/** How each field of {@link PubSubConsumerStats} is exposed as a metric (runtime's `exposeStats`). */
+export const pubsubConsumerStatsDescription: StatsDescription<PubSubConsumerStats> = Object.freeze({
+  received: { kind: 'counter', help: 'Pub/Sub messages the client delivered' },
+  acked: { kind: 'counter', help: 'Pub/Sub messages acked' },
+  nacked: { kind: 'counter', help: 'Pub/Sub messages nacked' },
+  inFlightMessages: { kind: 'gauge', help: 'messages handed out and not yet settled' },
+  inFlightBytes: { kind: 'gauge', help: 'bytes of messages handed out and not yet settled' },
+  peakInFlightMessages: { kind: 'gauge', help: 'the most messages ever in flight at once' },
+  bufferedMessages: { kind: 'gauge', help: 'messages received and waiting for the iterator' },
+  bufferedBytes: { kind: 'gauge', help: 'bytes of messages waiting for the iterator' },
+  overflowNacked: { kind: 'counter', help: 'arrivals nacked because the buffer was full' },
+  refused: { kind: 'counter', help: 'arrivals left to the client while stopping or reopening' },
+  streamRestarts: { kind: 'counter', help: 'times the stream was closed and reopened' },
+  oldestUnsettledAgeMs: {
+    kind: 'gauge',
+    help: 'age of the oldest message received and not yet settled',
+    name: 'oldest_unsettled_age_seconds',
+    scale: 0.001,
+  },
+});
+
 /** A {@link MessageConsumer} reading a Pub/Sub subscription through streaming pull. */
-export interface PubSubConsumer extends MessageConsumer, HealthReporter, AsyncDisposable {
+export interface PubSubConsumer
+  extends MessageConsumer, HealthReporter, HeldWorkReporter, AsyncDisposable {
   /** The full subscription name, `projects/<project>/subscriptions/<id>`. */
   readonly subscriptionName: string;
   stats(): PubSubConsumerStats;
@@ -160,6 +185,8 @@ interface Entry {
   readonly lease: Lease;
   readonly message: Message;
   readonly size: number;
+  /** `performance.now()` at arrival: the age of held work. */
+  readonly receivedAt: number;
   inFlight: boolean;
   settled: boolean;
 }
@@ -575,6 +602,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
       lease,
       message,
       size: message.size,
+      receivedAt: performance.now(),
       inFlight: false,
       settled: false,
     };
@@ -729,6 +757,25 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
     return { ready: true, detail: `receiving; ${load}` };
   }
 
+  /** {@link HeldWorkReporter}: the oldest message buffered or in flight. */
+  oldestUnsettledAgeMs(): number {
+    // Both are in arrival order: the first of each is its oldest.
+    const inFlight: Entry | undefined = this.#inFlight.values().next().value;
+    const oldest = Math.min(
+      inFlight?.receivedAt ?? Infinity,
+      this.#buffer.peek()?.receivedAt ?? Infinity,
+    );
+    return oldest === Infinity ? 0 : performance.now() - oldest;
+  }
+
+  /**
+   * {@link HeldWorkReporter}: always 0. The client's flow control holds the stream back, not
+   * this consumer; a stall shows as the age of the oldest message instead.
+   */
+  pausedForMs(): number {
+    return 0;
+  }
+
   stats(): PubSubConsumerStats {
     return {
       received: this.#received,
@@ -742,6 +789,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
       overflowNacked: this.#overflowNacked,
       refused: this.#refused,
       streamRestarts: this.#restarts,
+      oldestUnsettledAgeMs: this.oldestUnsettledAgeMs(),
     };
   }
 }

@@ -1,6 +1,14 @@
-export { createPubSubConsumer, DEFAULT_PUBSUB_CONSUMER_OPTIONS } from './consumer.js';
+export {
+  createPubSubConsumer,
+  DEFAULT_PUBSUB_CONSUMER_OPTIONS,
+  pubsubConsumerStatsDescription,
+} from './consumer.js';
 export type { PubSubConsumer, PubSubConsumerOptions, PubSubConsumerStats } from './consumer.js';
-export { createPubSubProducer, DEFAULT_PUBSUB_PRODUCER_OPTIONS } from './producer.js';
+export {
+  createPubSubProducer,
+  DEFAULT_PUBSUB_PRODUCER_OPTIONS,
+  pubsubProducerStatsDescription,
+} from './producer.js';
 export type {
   PubSubBatchingOptions,
   PubSubProducer,

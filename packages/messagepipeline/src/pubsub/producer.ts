@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { attributesSize } from '../message.js';
 import type { MessageProducer, OutgoingMessage, PublishOptions } from '../ports.js';
+import type { StatsDescription } from '../stats.js';
 import { classifyPubSubError } from './classify-error.js';
 import { Credit } from './credit.js';
 import { resolveName } from './validate.js';
@@ -72,6 +73,15 @@ export interface PubSubProducerStats {
   readonly published: number;
   readonly failed: number;
 }
+
+/** How each field of {@link PubSubProducerStats} is exposed as a metric (runtime's `exposeStats`). */
+export const pubsubProducerStatsDescription: StatsDescription<PubSubProducerStats> = Object.freeze({
+  outstandingMessages: { kind: 'gauge', help: 'publishes handed to the client, not yet confirmed' },
+  outstandingBytes: { kind: 'gauge', help: 'bytes of publishes not yet confirmed' },
+  waitingMessages: { kind: 'gauge', help: 'publishes waiting for flow-control credit' },
+  published: { kind: 'counter', help: 'publishes the server confirmed' },
+  failed: { kind: 'counter', help: 'publishes that failed' },
+});
 
 /** A {@link MessageProducer} publishing to a Pub/Sub topic. */
 export interface PubSubProducer extends MessageProducer, HealthReporter, AsyncDisposable {

@@ -35,8 +35,10 @@ export interface PipelineServiceOptions<T> {
   /** @defaultValue {@link silentLogger} */
   readonly logger?: Logger | undefined;
   /**
-   * `health()` reports not ready when messages are in flight and none has settled for this long
-   * (measured between `health()` calls). @defaultValue 60_000
+   * The stall threshold of `health()`: not ready when the consumer's oldest unsettled message
+   * is older than this, or its intake has been paused at its limit this long (consumers that
+   * report held work, as the Pub/Sub and MQTT ones do); for other consumers, when messages are
+   * in flight and none settled for this long. @defaultValue 60_000
    */
   readonly progressTimeoutMs?: number | undefined;
 }

@@ -5,7 +5,7 @@ import { Lifecycle } from '../kernel/lifecycle.js';
 import type { ComponentHealth, HealthReporter, Service, StopOptions } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Message } from '../message.js';
-import type { MessageConsumer, PollingConsumer } from '../ports.js';
+import { reportsHeldWork, type MessageConsumer, type PollingConsumer } from '../ports.js';
 import type { ResolvedPipelineOptions } from './options.js';
 import { Settler } from './settler.js';
 
@@ -80,16 +80,48 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
     return this.#lifecycle.health(() => this.#runningHealth());
   }
 
+  /**
+   * Not ready when the destination holds messages back, when the consumer's oldest unsettled
+   * message is older than `progressTimeoutMs` or its intake has been paused that long (consumers
+   * with {@link HeldWorkReporter}), or otherwise when messages are in flight and none was
+   * released for that long. A nack is not progress: the message is still held.
+   */
   #runningHealth(): ComponentHealth {
-    const now = performance.now();
+    const problem = this.settler.destinationProblem;
+    if (problem !== undefined) {
+      return {
+        ready: false,
+        detail: `destination unavailable (${problem.code}): ${problem.message}`,
+      };
+    }
+    const limitMs = this.options.progressTimeoutMs;
     const detail = `${this.inFlightCount} messages (${this.inFlightBytes} bytes) in flight`;
+    const consumer = this.options.consumer;
+    if (reportsHeldWork(consumer)) {
+      const ageMs = consumer.oldestUnsettledAgeMs();
+      if (ageMs > limitMs) {
+        return {
+          ready: false,
+          detail: `stalled: the oldest unsettled message is ${Math.round(ageMs)} ms old (limit ${limitMs} ms); ${detail}`,
+        };
+      }
+      const pausedMs = consumer.pausedForMs();
+      if (pausedMs > limitMs) {
+        return {
+          ready: false,
+          detail: `stalled: intake paused at its in-flight limit for ${Math.round(pausedMs)} ms (limit ${limitMs} ms); ${detail}`,
+        };
+      }
+      return { ready: true, detail };
+    }
+    const now = performance.now();
     if (this.#releasedCount !== this.#seenReleased || this.inFlightCount === 0) {
       this.#seenReleased = this.#releasedCount;
       this.#lastProgressAt = now;
       return { ready: true, detail };
     }
     const stalledMs = now - this.#lastProgressAt;
-    if (stalledMs > this.options.progressTimeoutMs) {
+    if (stalledMs > limitMs) {
       return { ready: false, detail: `no progress for ${Math.round(stalledMs)} ms; ${detail}` };
     }
     return { ready: true, detail };

@@ -18,6 +18,8 @@ export class Settler {
   readonly #deadLetter: DeadLetterSink | undefined;
   readonly #maxDeliveryAttempts: number;
   #observerFailed = false;
+  /** The destination problem holding messages back, until a message is acked again. */
+  #destinationProblem: TributaryError | undefined;
 
   constructor(options: ResolvedPipelineOptions<unknown>) {
     this.#stage = options.stage;
@@ -51,7 +53,16 @@ export class Settler {
     }
   }
 
+  /**
+   * Why the destination holds messages back (`TributaryError.destination`), from the first such
+   * failure until a message is acked again; `undefined` while the destination answers.
+   */
+  get destinationProblem(): TributaryError | undefined {
+    return this.#destinationProblem;
+  }
+
   ack(message: Message, receivedAt: number): void {
+    if (this.#destinationProblem !== undefined) this.#destinationRecovered();
     if (this.#observer === undefined) {
       message.ack();
     } else if (message.outcome === undefined) {
@@ -105,6 +116,12 @@ export class Settler {
       this.nack(message, receivedAt, error);
       return undefined;
     }
+    if (error.destination) {
+      // The service is misconfigured, the message is not at fault: hold it, never dead-letter.
+      this.#hold(message, error);
+      this.nack(message, receivedAt, error);
+      return undefined;
+    }
     let reason = error;
     if (error.retriable) {
       if (message.deliveryAttempt < this.#maxDeliveryAttempts) {
@@ -139,7 +156,7 @@ export class Settler {
       await sink.deadLetter(message, error, this.#stage);
     } catch (thrown) {
       this.#logger.error(
-        { ...this.#fields(message, error), deadLetterError: String(thrown) },
+        { ...this.#fields(message, error), err: thrown },
         'dead-letter publish failed: nacking',
       );
       this.nack(message, receivedAt, error);
@@ -150,6 +167,26 @@ export class Settler {
       this.#emit({ type: 'dead-lettered', stage: this.#stage, message, error });
     }
     this.ack(message, receivedAt);
+  }
+
+  #hold(message: Message, error: TributaryError): void {
+    const previous = this.#destinationProblem;
+    this.#destinationProblem = error;
+    if (previous?.code !== error.code || previous.message !== error.message) {
+      this.#logger.error(
+        { code: error.code, err: error },
+        'destination unavailable: holding messages (nacked, never dead-lettered) until it answers',
+      );
+    }
+    if (this.#observer !== undefined && message.outcome === undefined) {
+      this.#emit({ type: 'held', stage: this.#stage, message, error });
+    }
+  }
+
+  #destinationRecovered(): void {
+    const problem = this.#destinationProblem;
+    this.#destinationProblem = undefined;
+    this.#logger.info({ code: problem?.code }, 'destination answers again');
   }
 
   #fields(message: Message, error: TributaryError): Record<string, unknown> {
@@ -171,7 +208,7 @@ export class Settler {
     } catch (thrown) {
       if (!this.#observerFailed) {
         this.#observerFailed = true;
-        this.#logger.warn({ error: String(thrown) }, 'observer threw; further throws not logged');
+        this.#logger.warn({ err: thrown }, 'observer threw; further throws not logged');
       }
     }
   }

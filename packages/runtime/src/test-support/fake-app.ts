@@ -9,7 +9,6 @@ import * as z from 'zod';
 import { configField, loadConfigOrExit, standardConfigShape } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createMetricsRegistry, createPipelineMetrics } from '../metrics.js';
-import { createProgressMonitor } from '../progress.js';
 import { runService } from '../run-service.js';
 
 const config = loadConfigOrExit(
@@ -24,7 +23,6 @@ const config = loadConfigOrExit(
 const logger = createLogger({ service: 'fake-app', level: config.LOG_LEVEL });
 const registry = createMetricsRegistry();
 const metrics = createPipelineMetrics(registry);
-const progress = createProgressMonitor({ stallAfterMs: 60_000 });
 
 function createWorker(): Service {
   const done = deferred<undefined>();
@@ -33,7 +31,6 @@ function createWorker(): Service {
   const report = (): void => {
     const event = { type: 'in-flight', stage: 'worker', count: inFlight.length, bytes: 0 } as const;
     metrics(event);
-    progress.observe(event);
   };
   const drain = async (options: StopOptions | undefined): Promise<void> => {
     logger.info({ inFlight: inFlight.length, timeoutMs: options?.timeoutMs }, 'worker draining');
@@ -66,7 +63,6 @@ runService({
   logger,
   registry,
   services: { worker: createWorker() },
-  health: { progress },
   port: config.PORT,
   host: '127.0.0.1',
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
