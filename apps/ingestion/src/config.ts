@@ -77,6 +77,11 @@ const IngestionFields = z.object({
   PUBSUB_BATCH_MAX_MS: configField
     .durationMs(10, { min: 0 })
     .describe('Longest a publish waits for its Pub/Sub batch to fill'),
+  CHECK_TOPICS: configField
+    .boolean(true)
+    .describe(
+      'Check at startup that the topics exist: a missing DEAD_LETTER_TOPIC fails startup, a missing route topic turns /readyz 503 until it exists. Needs pubsub.topics.get; without it the check is skipped. false turns it off',
+    ),
   STALL_AFTER_MS: configField
     .durationMs(60_000, { min: 1 })
     .describe(

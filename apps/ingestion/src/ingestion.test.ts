@@ -81,7 +81,11 @@ describe('ingestion: MQTT -> Pub/Sub', () => {
     const base = uniqueName('ing');
     const { telemetry, events, routesFile } = await twoRoutes(base);
     const ingestion = await startIngestion(
-      ingestionConfig({ ROUTES_FILE: routesFile, DEAD_LETTER_TOPIC: 'unused-dlq' }),
+      ingestionConfig({
+        ROUTES_FILE: routesFile,
+        DEAD_LETTER_TOPIC: 'unused-dlq',
+        CHECK_TOPICS: 'false', // no dead letters expected here: the topic need not exist
+      }),
     );
     const arrived = (): number => telemetry.total() + events.total();
     const started = performance.now();
@@ -136,6 +140,7 @@ describe('ingestion: MQTT -> Pub/Sub', () => {
       ingestionConfig({
         ROUTES_FILE: routesFile,
         DEAD_LETTER_TOPIC: 'unused-dlq',
+        CHECK_TOPICS: 'false', // no dead letters expected here: the topic need not exist
         MQTT_URL: broker.url,
       }),
     );
@@ -210,8 +215,8 @@ describe('ingestion: MQTT -> Pub/Sub', () => {
     expect(tooLarge?.attributes).toMatchObject({
       'error.code': 'PAYLOAD_TOO_LARGE',
       'error.stage': 'ingestion',
-      'mqtt.truncated': 'true',
-      'mqtt.payloadBytes': String(big.length),
+      'payload.truncated': 'true',
+      'payload.bytes': String(big.length),
       [mqttAttributes.topic]: `${base}/devices/d1/up`,
       deviceId: 'd1',
     });
@@ -227,6 +232,92 @@ describe('ingestion: MQTT -> Pub/Sub', () => {
     expect([...raw.counts.keys()]).toEqual(['fine']);
   }, 90_000);
 
+  it("dead-letters a message whose attribute is over Pub/Sub's limit, and the next ones flow", async () => {
+    const base = uniqueName('attr');
+    const [raw, dlq] = await Promise.all([collect('raw'), collect('dlq')]);
+    const routesFile = await writeRoutesFile([
+      { name: 'raw', topic: `${base}/devices/{deviceId}/up`, destination: raw.topic.name },
+    ]);
+    await startIngestion(
+      ingestionConfig({ ROUTES_FILE: routesFile, DEAD_LETTER_TOPIC: dlq.topic.name }),
+    );
+    // The emulator would take a 2,000-byte attribute value; Pub/Sub answers INVALID_ARGUMENT.
+    const longDevice = 'd'.repeat(2_000);
+    const publisher = await connectAsync(testEnv().MQTT_URL, { protocolVersion: 5 });
+    await publisher.publishAsync(
+      `${base}/devices/${longDevice}/up`,
+      JSON.stringify({ id: 'long' }),
+      {
+        qos: 1,
+      },
+    );
+    for (const id of ['after-1', 'after-2']) {
+      await publisher.publishAsync(`${base}/devices/d1/up`, JSON.stringify({ id }), { qos: 1 });
+    }
+    await publisher.endAsync();
+    await waitUntil(() => dlq.total() >= 1 && raw.total() >= 2, 30_000, 'dead letter and the rest');
+    const letter = [...dlq.messages.values()][0];
+    expect(letter?.attributes).toMatchObject({
+      'error.code': 'INVALID_ATTRIBUTES',
+      'error.stage': 'ingestion',
+      'payload.wrapped': 'true',
+    });
+    expect(letter?.attributes['error.message']).toContain('has a value of 2000 bytes');
+    const wrapper = JSON.parse(letter?.data.toString() ?? '{}') as {
+      attributes: Record<string, string>;
+      payload: unknown;
+    };
+    expect(wrapper.payload).toEqual({ id: 'long' });
+    expect(wrapper.attributes['deviceId']).toBe(longDevice);
+    expect([...raw.counts.keys()].sort()).toEqual(['after-1', 'after-2']);
+  }, 90_000);
+
+  it('holds every message while the route and dead-letter topics are missing, then delivers each once', async () => {
+    const base = uniqueName('both');
+    const routeTopic = uniqueName('raw-late');
+    const routesFile = await writeRoutesFile([
+      { name: 'raw', topic: `${base}/devices/{deviceId}/up`, destination: routeTopic },
+    ]);
+    // A publisher-only role cannot check topics at startup: the flow must still hold.
+    const ingestion = await startIngestion(
+      ingestionConfig({
+        ROUTES_FILE: routesFile,
+        DEAD_LETTER_TOPIC: uniqueName('dlq-late'),
+        CHECK_TOPICS: 'false',
+      }),
+    );
+    await publishAll({
+      url: testEnv().MQTT_URL,
+      count: 50,
+      topicOf: () => `${base}/devices/d1/up`,
+      arrived: () => 0,
+    });
+    await waitUntil(
+      () => /destination unavailable \(NOT_FOUND\)/.test(ingestion.service.health().detail ?? ''),
+      30_000,
+      () => ingestion.service.health().detail ?? '',
+    );
+    expect(ingestion.service.health().ready).toBe(false);
+    expect(ingestion.consumer.stats().acksSent).toBe(0);
+    // The route topic appears (under the name the routes file gives it). A topic keeps nothing
+    // for subscriptions made later, so delivery is counted where Pub/Sub confirms it.
+    await pubsub.createTopic(routeTopic);
+    cleanups.push(async () => {
+      await pubsub.topic(routeTopic).delete();
+    });
+    const producer = ingestion.producers.get(routeTopic);
+    await waitUntil(
+      () => ingestion.consumer.stats().acksSent === 50,
+      90_000,
+      () => `${ingestion.consumer.stats().acksSent} of 50 acked`,
+    );
+    // Each message confirmed by Pub/Sub exactly once, then acked once; nothing dead-lettered.
+    expect(producer?.stats().published).toBe(50);
+    expect(ingestion.deadLetterProducer.stats().published).toBe(0);
+    expect(ingestion.consumer.stats().inFlightMessages).toBe(0);
+    await waitUntil(() => ingestion.service.health().ready, 10_000, 'ready again');
+  }, 150_000);
+
   it('reaches a broker that is down at startup once it comes up', async () => {
     const port = await findFreePort();
     const base = uniqueName('late');
@@ -238,6 +329,7 @@ describe('ingestion: MQTT -> Pub/Sub', () => {
       ingestionConfig({
         ROUTES_FILE: routesFile,
         DEAD_LETTER_TOPIC: 'unused-dlq',
+        CHECK_TOPICS: 'false', // no dead letters expected here: the topic need not exist
         MQTT_URL: `mqtt://127.0.0.1:${port}`,
       }),
       false,

@@ -9,6 +9,7 @@ import {
   runService,
 } from '@tributary/runtime';
 import { isTributaryError } from '@tributary/messagepipeline';
+import { pubsubProducerStatsDescription } from '@tributary/messagepipeline/pubsub';
 import {
   formatRouteProblem,
   loadRoutesFile,
@@ -56,6 +57,14 @@ exposeStats(registry, {
   stats: () => consumer.stats(),
   description: mqttConsumerStatsDescription,
 });
+for (const producer of [...ingestion.producers.values(), ingestion.deadLetterProducer]) {
+  exposeStats(registry, {
+    prefix: 'pubsub_producer',
+    stats: () => producer.stats(),
+    description: pubsubProducerStatsDescription,
+    labels: { topic: producer.name },
+  });
+}
 
 runService({
   name: 'ingestion',
@@ -66,6 +75,7 @@ runService({
   // Started in this order, stopped in reverse: the service stops reading MQTT and settles what
   // is in flight (PUBACKs go out), then the producers flush.
   services: {
+    pubsubClient: ingestion.client,
     ...Object.fromEntries(
       [...ingestion.producers].map(([topic, producer]) => [`producer:${topic}`, producer]),
     ),

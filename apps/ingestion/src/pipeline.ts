@@ -5,15 +5,16 @@ import {
   type Logger,
   type MessageProducer,
   type PipelineObserver,
+  type Service,
   type StreamingService,
 } from '@tributary/messagepipeline';
+import { Lifecycle } from '@tributary/messagepipeline/kernel';
 import { createPubSubProducer, type PubSubProducer } from '@tributary/messagepipeline/pubsub';
 import {
   createMqttConsumer,
   createRouteProcessor,
   createRouteTransformer,
   routeDestinations,
-  truncateDeadLetters,
   type MqttConsumer,
   type Route,
 } from '@tributary/mqttconverter';
@@ -22,6 +23,8 @@ import type { IngestionConfig } from './config.js';
 /** The wired parts of the ingestion app. */
 export interface Ingestion {
   readonly pubsub: PubSub;
+  /** Closes the Pub/Sub client on stop, when this function created it; start it first, stop it last. */
+  readonly client: Service;
   readonly consumer: MqttConsumer;
   /** One producer per destination topic, plus the dead-letter producer. */
   readonly producers: ReadonlyMap<string, PubSubProducer>;
@@ -56,14 +59,22 @@ export function buildIngestion(config: IngestionConfig, deps: IngestionDeps): In
   };
   const producers = new Map<string, PubSubProducer>();
   for (const destination of routeDestinations(routes)) {
+    // A missing route topic holds its messages (unacknowledged, never dead-lettered) and turns
+    // /readyz 503 until the topic exists.
     producers.set(
       destination,
-      createPubSubProducer({ ...producerOptions, topicName: destination }),
+      createPubSubProducer({
+        ...producerOptions,
+        topicName: destination,
+        checkExistence: config.CHECK_TOPICS && 'report',
+      }),
     );
   }
+  // Without its dead-letter topic the app cannot keep its contract: a startup failure.
   const deadLetterProducer = createPubSubProducer({
     ...producerOptions,
     topicName: config.DEAD_LETTER_TOPIC,
+    checkExistence: config.CHECK_TOPICS,
   });
   const consumer = createMqttConsumer({
     url: config.MQTT_URL,
@@ -95,19 +106,27 @@ export function buildIngestion(config: IngestionConfig, deps: IngestionDeps): In
     consumer,
     transformer: createRouteTransformer({ routes, maxPayloadBytes: config.MAX_PAYLOAD_BYTES }),
     processor: createRouteProcessor(byDestination),
-    deadLetter: truncateDeadLetters(
-      createDeadLetterPublisher(deadLetterProducer, {
-        sourceSubscription: `mqtt:${config.MQTT_CLIENT_ID}`,
-      }),
-      config.MAX_PAYLOAD_BYTES,
-    ),
+    // A dead letter always fits Pub/Sub's limits; an oversized payload is cut to the limit.
+    deadLetter: createDeadLetterPublisher(deadLetterProducer, {
+      sourceSubscription: `mqtt:${config.MQTT_CLIENT_ID}`,
+      maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
+    }),
     concurrency: config.CONCURRENCY,
-    // The consumer bounds what is unacknowledged; the service must be able to hold all of it.
-    maxInFlightMessages: config.MAX_IN_FLIGHT_MESSAGES,
-    maxInFlightBytes: config.MAX_IN_FLIGHT_BYTES,
+    // The consumer bounds what is unacknowledged (MAX_IN_FLIGHT_*); the service holds all of it.
+    maxInFlightMessages: Infinity,
+    maxInFlightBytes: Infinity,
     observer: deps.observer,
     logger,
     progressTimeoutMs: config.STALL_AFTER_MS,
   });
-  return { pubsub, consumer, producers, deadLetterProducer, service };
+  const owned = deps.pubsub === undefined;
+  const lifecycle = new Lifecycle('pubsub client', {
+    stop: () => (owned ? pubsub.close() : undefined),
+  });
+  const client: Service = {
+    start: () => lifecycle.start(),
+    stop: (options) => lifecycle.stop(options),
+    done: lifecycle.done,
+  };
+  return { pubsub, client, consumer, producers, deadLetterProducer, service };
 }

@@ -25,8 +25,14 @@ export { emit, skip } from './transformer.js';
 export type { Transformer, TransformResult } from './transformer.js';
 export type { BatchProcessor, ItemFailure, ProcessableItem, StreamProcessor } from './processor.js';
 export type { FlushReason, PipelineEvent, PipelineObserver } from './observer.js';
-export { createDeadLetterPublisher, deadLetterAttributes } from './dead-letter.js';
-export type { DeadLetterPublisherOptions, DeadLetterSink } from './dead-letter.js';
+export { buildDeadLetter, createDeadLetterPublisher, deadLetterAttributes } from './dead-letter.js';
+export type {
+  DeadLetterPublisherOptions,
+  DeadLetterSink,
+  DeadLetterWrapper,
+} from './dead-letter.js';
+export { messageLimitProblem, PUBSUB_LIMITS } from './limits.js';
+export type { MessageLimits } from './limits.js';
 export {
   decodeEnvelope,
   encodeEnvelope,

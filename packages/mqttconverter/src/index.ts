@@ -20,8 +20,6 @@ export {
   createRouteTransformer,
   DEFAULT_MAX_PAYLOAD_BYTES,
   routeDestinations,
-  truncateDeadLetters,
-  truncationAttributes,
 } from './route-stage.js';
 export type { RouteTransformerOptions } from './route-stage.js';
 export { matchTopic, parseTopicTemplate } from './topic-template.js';

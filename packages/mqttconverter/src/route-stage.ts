@@ -2,9 +2,7 @@ import {
   encodeEnvelope,
   InvalidArgumentError,
   TributaryError,
-  deriveMessage,
   emit,
-  type DeadLetterSink,
   type MessageProducer,
   type StreamProcessor,
   type Transformer,
@@ -73,8 +71,9 @@ export function createRouteProcessor(
   return async ({ message, payload: route }, signal) => {
     const producer = producers.get(route.destination);
     if (producer === undefined) {
-      throw TributaryError.permanent(
-        'UNROUTABLE',
+      // A wiring mistake, not the message's fault: never dead-letter it as unroutable.
+      throw TributaryError.destination(
+        'NOT_FOUND',
         `no producer for destination '${route.destination}' of route '${route.name}'`,
       );
     }
@@ -85,37 +84,4 @@ export function createRouteProcessor(
 /** The distinct destinations of some routes, in first-use order. */
 export function routeDestinations(routes: readonly Route[]): readonly string[] {
   return [...new Set(routes.map((route) => route.destination))];
-}
-
-/** Attributes a truncated dead letter carries. */
-export const truncationAttributes = {
-  /** The payload's size before truncation, in bytes. */
-  payloadBytes: 'mqtt.payloadBytes',
-  /** `true` when the dead letter carries only the first bytes of the payload. */
-  truncated: 'mqtt.truncated',
-} as const;
-
-/**
- * Wraps a dead-letter sink so a dead letter carries at most `maxPayloadBytes` of its payload
- * (an oversized MQTT payload could not be published to Pub/Sub whole); a truncated one gets the
- * attributes `mqtt.truncated: true` and `mqtt.payloadBytes: <original size>`.
- */
-export function truncateDeadLetters(sink: DeadLetterSink, maxPayloadBytes: number): DeadLetterSink {
-  if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 0) {
-    throw InvalidArgumentError.for('maxPayloadBytes', 'must be an integer >= 0');
-  }
-  return {
-    deadLetter(message, error, stage) {
-      if (message.data.byteLength <= maxPayloadBytes) return sink.deadLetter(message, error, stage);
-      const truncated = deriveMessage(message, {
-        data: message.data.subarray(0, maxPayloadBytes),
-        attributes: {
-          ...message.attributes,
-          [truncationAttributes.truncated]: 'true',
-          [truncationAttributes.payloadBytes]: String(message.data.byteLength),
-        },
-      });
-      return sink.deadLetter(truncated, error, stage);
-    },
-  };
 }

@@ -25,7 +25,7 @@ describe('classifyPubSubError', () => {
     ['INVALID_ARGUMENT', 'INVALID_ARGUMENT'],
     ['NOT_FOUND', 'NOT_FOUND'],
     ['PERMISSION_DENIED', 'PERMISSION_DENIED'],
-    ['UNAUTHENTICATED', 'PERMISSION_DENIED'],
+    ['UNAUTHENTICATED', 'UNAUTHENTICATED'],
     ['FAILED_PRECONDITION', 'INTERNAL'],
   ] as const)('%s is permanent (%s)', (status, code) => {
     expect(classifyPubSubError(grpcError(grpcStatus[status]))).toMatchObject({
@@ -42,6 +42,23 @@ describe('classifyPubSubError', () => {
     expect(classified).toMatchObject({ code: 'NOT_FOUND', retriable: false });
     expect(classified.message).toBe('publish: Unable to publish for key "k"');
     expect(classified.cause).toBe(wrapper);
+  });
+
+  it.each(['NOT_FOUND', 'PERMISSION_DENIED', 'UNAUTHENTICATED'] as const)(
+    "on a publish, %s is a destination error: retriable, never the message's fault",
+    (status) => {
+      const classified = classifyPubSubError(grpcError(grpcStatus[status]), 'publish', {
+        destination: true,
+      });
+      expect(classified).toMatchObject({ code: status, retriable: true, destination: true });
+    },
+  );
+
+  it('keeps INVALID_ARGUMENT permanent on a publish', () => {
+    const classified = classifyPubSubError(grpcError(grpcStatus.INVALID_ARGUMENT), 'publish', {
+      destination: true,
+    });
+    expect(classified).toMatchObject({ retriable: false, destination: false });
   });
 
   it('treats errors without a status as transient and keeps Tributary errors', () => {

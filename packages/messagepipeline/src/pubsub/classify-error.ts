@@ -46,7 +46,14 @@ const byStatus: ReadonlyMap<number, Classification> = new Map<number, Classifica
   [grpcStatus.INTERNAL, { code: 'INTERNAL', retriable: true }],
   [grpcStatus.UNAVAILABLE, { code: 'UNAVAILABLE', retriable: true }],
   [grpcStatus.DATA_LOSS, { code: 'INTERNAL', retriable: false }],
-  [grpcStatus.UNAUTHENTICATED, { code: 'PERMISSION_DENIED', retriable: false }],
+  [grpcStatus.UNAUTHENTICATED, { code: 'UNAUTHENTICATED', retriable: false }],
+]);
+
+/** Codes that, on a publish, say the destination is missing or refuses us. */
+const DESTINATION_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'NOT_FOUND',
+  'PERMISSION_DENIED',
+  'UNAUTHENTICATED',
 ]);
 
 const statusNames: ReadonlyMap<number, string> = new Map(
@@ -76,15 +83,26 @@ export function grpcStatusOf(error: unknown): number | undefined {
  * A Tributary error keeps its own classification; an error without a gRPC status (a network
  * error before any status, a bug) is transient `INTERNAL`, so it is retried and then nacked.
  *
+ * With `destination`, the error is about where messages go (a publish): NOT_FOUND,
+ * PERMISSION_DENIED and UNAUTHENTICATED become {@link TributaryError.destination} errors, held
+ * rather than dead-lettered, since the topic, not the message, is at fault.
+ *
  * @param context - prefixed to the message, for example `publish to 'projects/p/topics/t'`
  */
-export function classifyPubSubError(error: unknown, context?: string): TributaryError {
+export function classifyPubSubError(
+  error: unknown,
+  context?: string,
+  options: { readonly destination?: boolean } = {},
+): TributaryError {
   if (isTributaryError(error)) return error;
   const text = error instanceof Error ? error.message : String(error);
   const message = context === undefined ? text : `${context}: ${text}`;
   const status = grpcStatusOf(error);
   const classification = status === undefined ? undefined : byStatus.get(status);
   if (classification === undefined) return TributaryError.transient('INTERNAL', message, error);
+  if (options.destination === true && DESTINATION_CODES.has(classification.code)) {
+    return TributaryError.destination(classification.code, message, error);
+  }
   return new TributaryError(classification.code, message, {
     retriable: classification.retriable,
     cause: error,

@@ -180,7 +180,7 @@ describe('PubSub producer against the emulator', () => {
     await expect(producer.publish({ data: data('y') })).resolves.toMatch(/^\d+$/);
   });
 
-  it('classifies a missing topic as permanent NOT_FOUND and resumes the ordering key', async () => {
+  it('classifies a missing topic as a destination error (held, never dead-lettered) and resumes the ordering key', async () => {
     const name = uniqueName('later');
     const producer = track(
       createPubSubProducer({ pubsub: fx.pubsub, topicName: name, messageOrdering: true }),
@@ -190,14 +190,17 @@ describe('PubSub producer against the emulator', () => {
       .publish({ data: data('x'), orderingKey: 'dev-1' })
       .catch((e: unknown) => e);
     expect(isTributaryError(error)).toBe(true);
-    expect(error).toMatchObject({ code: 'NOT_FOUND', retriable: false });
+    expect(error).toMatchObject({ code: 'NOT_FOUND', retriable: true, destination: true });
     expect((error as TributaryError).message).toContain(name);
+    expect(producer.health()).toMatchObject({ ready: false });
+    expect(producer.health().detail).toContain('NOT_FOUND');
     // Once the topic exists, the same key publishes again (the client paused it; we resumed it).
     const [topic] = await fx.pubsub.createTopic(name);
     try {
       await expect(producer.publish({ data: data('y'), orderingKey: 'dev-1' })).resolves.toMatch(
         /^\d+$/,
       );
+      expect(producer.health().ready).toBe(true); // a confirmed publish clears the problem
     } finally {
       await topic.delete();
     }

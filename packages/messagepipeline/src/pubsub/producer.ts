@@ -11,6 +11,7 @@ import { silentLogger } from '../logger.js';
 import { attributesSize } from '../message.js';
 import type { MessageProducer, OutgoingMessage, PublishOptions } from '../ports.js';
 import type { StatsDescription } from '../stats.js';
+import { messageLimitProblem, PUBSUB_LIMITS } from '../limits.js';
 import { classifyPubSubError } from './classify-error.js';
 import { Credit } from './credit.js';
 import { resolveName } from './validate.js';
@@ -52,11 +53,21 @@ export interface PubSubProducerOptions {
    */
   readonly messageOrdering?: boolean | undefined;
   /**
-   * Check on `start()` that the topic exists (needs `pubsub.topics.get`, which a
-   * publisher-only role lacks; a missing topic otherwise fails each publish with NOT_FOUND).
+   * Check on `start()` that the topic exists (needs `pubsub.topics.get`; a publisher-only role
+   * lacks it, and then the check is skipped with a debug line):
+   * - `true`: a missing topic fails `start()` with NOT_FOUND (a dead-letter topic, say);
+   * - `'report'`: start anyway, report not ready naming the topic, and check again every
+   *   `probeIntervalMs` until it exists (publishes meanwhile fail as destination errors, which
+   *   services hold, never dead-letter);
+   * - `false`: no check; a missing topic shows on the first publish.
    * @defaultValue false
    */
-  readonly checkExistence?: boolean | undefined;
+  readonly checkExistence?: boolean | 'report' | undefined;
+  /**
+   * While the topic is missing or refuses us, how often it is checked again, in ms.
+   * @defaultValue 10_000
+   */
+  readonly probeIntervalMs?: number | undefined;
   /** Drain budget of `stop()` when the caller gives none, in ms. @defaultValue 8_000 */
   readonly stopTimeoutMs?: number | undefined;
   /** @defaultValue {@link silentLogger} */
@@ -97,6 +108,7 @@ export const DEFAULT_PUBSUB_PRODUCER_OPTIONS = Object.freeze({
   maxOutstandingBytes: 10 * 1024 * 1024,
   messageOrdering: false,
   checkExistence: false,
+  probeIntervalMs: 10_000,
   stopTimeoutMs: DEFAULT_STOP_TIMEOUT_MS,
 });
 
@@ -142,7 +154,11 @@ class PubSubTopicProducer implements PubSubProducer {
   readonly topicName: string;
   readonly #topic: Topic;
   readonly #credit: Credit<Publish>;
-  readonly #checkExistence: boolean;
+  readonly #checkExistence: boolean | 'report';
+  readonly #probeIntervalMs: number;
+  /** Why the topic is not usable (missing, forbidden, unreachable), until a publish or probe succeeds. */
+  #problem: TributaryError | undefined;
+  #probe: NodeJS.Timeout | undefined;
   readonly #logger: Logger;
   readonly #lifecycle: Lifecycle;
   /** Where `publish()` counts what it accepts; `flush()` swaps in a new one. */
@@ -209,6 +225,11 @@ class PubSubTopicProducer implements PubSubProducer {
       },
     });
     this.#checkExistence = options.checkExistence ?? defaults.checkExistence;
+    this.#probeIntervalMs = requireNumber(
+      'probeIntervalMs',
+      options.probeIntervalMs ?? defaults.probeIntervalMs,
+      1,
+    );
     this.#logger = (options.logger ?? silentLogger).child({
       component: 'pubsub-producer',
       topic: this.name,
@@ -237,26 +258,82 @@ class PubSubTopicProducer implements PubSubProducer {
   }
 
   async #start(): Promise<void> {
-    if (this.#checkExistence) {
-      let exists: boolean;
-      try {
-        [exists] = await this.#topic.exists();
-      } catch (error) {
-        throw classifyPubSubError(error, `checking topic '${this.topicName}'`);
+    if (this.#checkExistence === false) return;
+    const missing = await this.#checkTopic();
+    if (missing === undefined) return;
+    if (this.#checkExistence === true) throw missing;
+    this.#noteProblem(missing);
+  }
+
+  /**
+   * Asks whether the topic exists: `undefined` when it does (or when we may not ask), the
+   * destination error otherwise. Rejects on other failures.
+   */
+  async #checkTopic(): Promise<TributaryError | undefined> {
+    let exists: boolean;
+    try {
+      [exists] = await this.#topic.exists();
+    } catch (error) {
+      const classified = classifyPubSubError(error, `checking topic '${this.topicName}'`);
+      if (classified.code === 'PERMISSION_DENIED') {
+        this.#logger.debug({ err: classified }, 'topic check not permitted; skipped');
+        return undefined;
       }
-      if (!exists) {
-        throw TributaryError.permanent(
-          'NOT_FOUND',
-          `Pub/Sub topic '${this.topicName}' does not exist`,
-        );
-      }
+      throw classified;
     }
+    if (exists) return undefined;
+    return TributaryError.destination(
+      'NOT_FOUND',
+      `Pub/Sub topic '${this.topicName}' does not exist`,
+    );
+  }
+
+  /** The topic is missing, forbidden or unreachable: not ready, logged once, probed until back. */
+  #noteProblem(problem: TributaryError): void {
+    const previous = this.#problem;
+    this.#problem = problem;
+    if (previous?.code !== problem.code) {
+      this.#logger.error({ code: problem.code, err: problem }, 'topic unusable: not ready');
+    }
+    if (this.#probe !== undefined || !problem.destination) return;
+    this.#probe = setInterval(() => {
+      this.#checkTopic().then(
+        (missing) => {
+          if (missing === undefined) this.#clearProblem();
+        },
+        () => undefined, // still unreachable: the next probe asks again
+      );
+    }, this.#probeIntervalMs);
+    this.#probe.unref();
+  }
+
+  #clearProblem(): void {
+    if (this.#problem === undefined) return;
+    this.#problem = undefined;
+    clearInterval(this.#probe);
+    this.#probe = undefined;
+    this.#logger.info({}, 'topic usable again');
   }
 
   publish(message: OutgoingMessage, options?: PublishOptions): Promise<string> {
     if (this.#lifecycle.stopRequested) {
       return Promise.reject(
         TributaryError.permanent('CLOSED', `producer for '${this.topicName}' is stopped`),
+      );
+    }
+    // Pub/Sub refuses these with INVALID_ARGUMENT (the emulator is more lenient): refuse first.
+    const overLimit = messageLimitProblem(message, PUBSUB_LIMITS);
+    if (overLimit !== undefined) {
+      this.#failed += 1;
+      const code =
+        message.data.byteLength > PUBSUB_LIMITS.maxDataBytes
+          ? 'PAYLOAD_TOO_LARGE'
+          : 'INVALID_ATTRIBUTES';
+      return Promise.reject(
+        TributaryError.permanent(
+          code,
+          `message for '${this.topicName}' is over Pub/Sub's limits: ${overLimit}`,
+        ),
       );
     }
     const { attributes } = message;
@@ -304,6 +381,7 @@ class PubSubTopicProducer implements PubSubProducer {
     this.#settle(publish);
     if (error === null || error === undefined) {
       this.#published += 1;
+      if (this.#problem !== undefined) this.#clearProblem();
       this.#credit.release(publish.bytes);
       publish.resolve(id ?? '');
       return;
@@ -316,7 +394,16 @@ class PubSubTopicProducer implements PubSubProducer {
       this.#topic.resumePublishing(orderingKey);
     }
     this.#credit.release(publish.bytes);
-    const classified = classifyPubSubError(error, `publish to '${this.topicName}'`);
+    const classified = classifyPubSubError(error, `publish to '${this.topicName}'`, {
+      destination: true,
+    });
+    if (
+      classified.destination ||
+      classified.code === 'UNAVAILABLE' ||
+      classified.code === 'TIMEOUT'
+    ) {
+      this.#noteProblem(classified);
+    }
     publish.reject(classified);
     this.#logger.debug(
       { code: classified.code, retriable: classified.retriable },
@@ -357,14 +444,23 @@ class PubSubTopicProducer implements PubSubProducer {
     };
   }
 
+  /** Not ready while the topic is missing, forbidden or unreachable (until a publish or probe succeeds). */
   health(): ComponentHealth {
-    return this.#lifecycle.health(() => ({
-      ready: true,
-      detail: `outstanding ${this.#credit.messages}, waiting ${this.#credit.waiting}`,
-    }));
+    return this.#lifecycle.health(() => {
+      const problem = this.#problem;
+      if (problem !== undefined) {
+        return { ready: false, detail: `${problem.code}: ${problem.message}` };
+      }
+      return {
+        ready: true,
+        detail: `outstanding ${this.#credit.messages}, waiting ${this.#credit.waiting}`,
+      };
+    });
   }
 
   async #stop(timeoutMs: number): Promise<void> {
+    clearInterval(this.#probe);
+    this.#probe = undefined;
     // Publishes still waiting for credit were never accepted: they fail now, retriably.
     this.#credit.rejectAll(
       TributaryError.transient('CLOSED', `producer for '${this.topicName}' is stopped`),

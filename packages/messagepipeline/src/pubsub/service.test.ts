@@ -104,4 +104,63 @@ describe('StreamingService over Pub/Sub (emulator)', () => {
     // Two in-process attempts per delivery, then a nack; the third delivery succeeds.
     expect(calls).toEqual([1, 1, 2, 2, 3]);
   });
+
+  it("dead-letters a message with 101 attributes (over Pub/Sub's limit) and the next ones flow", async () => {
+    const source = await fx.topic('src');
+    const subscription = await fx.subscription(source);
+    const out = await fx.topic('out');
+    const outSubscription = await fx.subscription(out);
+    const dlq = await fx.topic('dlq');
+    const dlqSubscription = await fx.subscription(dlq);
+    const outProducer = createPubSubProducer({ topic: out });
+    const dlqProducer = createPubSubProducer({ topic: dlq });
+    await outProducer.start();
+    await dlqProducer.start();
+    const extra = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`tag${i}`, 'v']));
+    const service = createStreamingService<Message>({
+      stage: 'tagger',
+      consumer: createPubSubConsumer({ subscription }),
+      transformer: (message) => emit(message),
+      // The first message gains 101 attributes: the producer refuses it before sending.
+      processor: async ({ message }) => {
+        const many = decoder.decode(message.data) === 'many';
+        await outProducer.publish({
+          data: message.data,
+          attributes: many ? { ...message.attributes, ...extra } : message.attributes,
+        });
+      },
+      deadLetter: createDeadLetterPublisher(dlqProducer),
+    });
+    await service.start();
+    await fx.publish(source, 3, (i) => ({ data: Buffer.from(['many', 'ok-1', 'ok-2'][i] ?? '') }));
+    const seen = {
+      out: [] as string[],
+      dead: [] as { data: string; attributes: Record<string, string> }[],
+    };
+    type Received = { data: Buffer; attributes: Record<string, string>; ack(): void };
+    const outReader = fx.pubsub.subscription(outSubscription.name);
+    const dlqReader = fx.pubsub.subscription(dlqSubscription.name);
+    outReader.on('message', (m: Received) => {
+      seen.out.push(m.data.toString());
+      m.ack();
+    });
+    dlqReader.on('message', (m: Received) => {
+      seen.dead.push({ data: m.data.toString(), attributes: m.attributes });
+      m.ack();
+    });
+    await waitFor(
+      () => seen.dead.length === 1 && seen.out.length === 2,
+      'the dead letter and the rest',
+    );
+    await Promise.all([service.stop(), outReader.close(), dlqReader.close()]);
+    await outProducer.stop();
+    await dlqProducer.stop();
+    expect(seen.out.sort()).toEqual(['ok-1', 'ok-2']);
+    const [letter] = seen.dead;
+    expect(letter?.attributes).toMatchObject({
+      [deadLetterAttributes.code]: 'INVALID_ATTRIBUTES',
+      [deadLetterAttributes.stage]: 'tagger',
+    });
+    expect(letter?.attributes[deadLetterAttributes.message]).toContain('101 attributes');
+  });
 });

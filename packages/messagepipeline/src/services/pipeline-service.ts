@@ -87,44 +87,41 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
    * released for that long. A nack is not progress: the message is still held.
    */
   #runningHealth(): ComponentHealth {
-    const problem = this.settler.destinationProblem;
-    if (problem !== undefined) {
-      return {
-        ready: false,
-        detail: `destination unavailable (${problem.code}): ${problem.message}`,
-      };
-    }
     const limitMs = this.options.progressTimeoutMs;
     const detail = `${this.inFlightCount} messages (${this.inFlightBytes} bytes) in flight`;
+    const problems: string[] = [];
+    const destination = this.settler.destinationProblem;
+    if (destination !== undefined) {
+      problems.push(`destination unavailable (${destination.code}): ${destination.message}`);
+    }
+    const stall = this.#stall(limitMs);
+    if (stall !== undefined) problems.push(stall);
+    if (problems.length > 0) return { ready: false, detail: `${problems.join('; ')}; ${detail}` };
+    return { ready: true, detail };
+  }
+
+  /** Why the service counts as stalled, or `undefined`. */
+  #stall(limitMs: number): string | undefined {
     const consumer = this.options.consumer;
     if (reportsHeldWork(consumer)) {
       const ageMs = consumer.oldestUnsettledAgeMs();
       if (ageMs > limitMs) {
-        return {
-          ready: false,
-          detail: `stalled: the oldest unsettled message is ${Math.round(ageMs)} ms old (limit ${limitMs} ms); ${detail}`,
-        };
+        return `stalled: the oldest unsettled message is ${Math.round(ageMs)} ms old (limit ${limitMs} ms)`;
       }
       const pausedMs = consumer.pausedForMs();
       if (pausedMs > limitMs) {
-        return {
-          ready: false,
-          detail: `stalled: intake paused at its in-flight limit for ${Math.round(pausedMs)} ms (limit ${limitMs} ms); ${detail}`,
-        };
+        return `stalled: intake paused at its in-flight limit for ${Math.round(pausedMs)} ms (limit ${limitMs} ms)`;
       }
-      return { ready: true, detail };
+      return undefined;
     }
     const now = performance.now();
     if (this.#releasedCount !== this.#seenReleased || this.inFlightCount === 0) {
       this.#seenReleased = this.#releasedCount;
       this.#lastProgressAt = now;
-      return { ready: true, detail };
+      return undefined;
     }
     const stalledMs = now - this.#lastProgressAt;
-    if (stalledMs > limitMs) {
-      return { ready: false, detail: `no progress for ${Math.round(stalledMs)} ms; ${detail}` };
-    }
-    return { ready: true, detail };
+    return stalledMs > limitMs ? `no progress for ${Math.round(stalledMs)} ms` : undefined;
   }
 
   /** True once the stop deadline passed (the signal aborted). */

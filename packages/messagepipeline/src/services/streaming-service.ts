@@ -27,6 +27,7 @@ export interface StreamingServiceOptions<T> extends PipelineServiceOptions<T> {
   readonly concurrency?: number | undefined;
   /**
    * Messages taken from the consumer and not yet settled; at the limit, intake stops pulling.
+   * `Infinity` when the consumer bounds what it hands out (the MQTT and Pub/Sub consumers do).
    * @defaultValue 1_000
    */
   readonly maxInFlightMessages?: number | undefined;
@@ -65,6 +66,11 @@ export function createStreamingService<T>(options: StreamingServiceOptions<T>): 
   return new StreamingServiceImpl(options);
 }
 
+/** A limit: an integer >= 1, or `Infinity` for none. */
+function integerOrInfinity(name: string, value: number): number {
+  return value === Infinity ? value : requireInteger(name, value);
+}
+
 /** Validates every option in one place. */
 function resolveStreamingOptions<T>(options: StreamingServiceOptions<T>): {
   readonly base: ResolvedPipelineOptions<T>;
@@ -82,15 +88,13 @@ function resolveStreamingOptions<T>(options: StreamingServiceOptions<T>): {
     base,
     processor: options.processor,
     concurrency: requireInteger('concurrency', options.concurrency ?? defaults.concurrency, 1),
-    maxInFlightMessages: requireInteger(
+    maxInFlightMessages: integerOrInfinity(
       'maxInFlightMessages',
       options.maxInFlightMessages ?? defaults.maxInFlightMessages,
-      1,
     ),
-    maxInFlightBytes: requireInteger(
+    maxInFlightBytes: integerOrInfinity(
       'maxInFlightBytes',
       options.maxInFlightBytes ?? defaults.maxInFlightBytes,
-      1,
     ),
   };
 }
