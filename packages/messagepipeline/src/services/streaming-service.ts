@@ -66,7 +66,7 @@ export function createStreamingService<T>(options: StreamingServiceOptions<T>): 
   return new StreamingServiceImpl(options);
 }
 
-/** A limit: an integer >= 1, or `Infinity` for none. */
+/** A limit: an integer of at least 1, or `Infinity` for none. */
 function integerOrInfinity(name: string, value: number): number {
   return value === Infinity ? value : requireInteger(name, value);
 }
