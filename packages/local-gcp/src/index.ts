@@ -9,6 +9,8 @@ export { startBigQueryServer } from './bigquery/server.js';
 export type { BigQueryServer, BigQueryServerOptions } from './bigquery/server.js';
 export type { BigQueryOperation } from './bigquery/routing.js';
 export { DEFAULT_INSERT_ALL_LIMITS } from './bigquery/insert-all.js';
+export { fetchInsertAllStats, INSERT_ALL_STATS_PATH } from './bigquery/request-log.js';
+export type { InsertAllStats } from './bigquery/request-log.js';
 export type { InsertAllLimits } from './bigquery/insert-all.js';
 export { LauncherError, launcherErrorCodes } from './launchers/errors.js';
 export type { LauncherErrorCode } from './launchers/errors.js';

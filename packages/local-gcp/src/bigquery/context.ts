@@ -1,6 +1,7 @@
 import type { Catalog } from './catalog.js';
 import type { ResolvedInsertAllLimits } from './insert-all.js';
 import type { JobStore } from './jobs.js';
+import type { InsertAllLog } from './request-log.js';
 import type { SqlEngine } from './sql-engine.js';
 
 /** What every route handler works with. */
@@ -9,6 +10,8 @@ export interface BigQueryContext {
   readonly catalog: Catalog;
   readonly jobs: JobStore;
   readonly limits: ResolvedInsertAllLimits;
+  /** Sizes of every insertAll request received. */
+  readonly insertAllLog: InsertAllLog;
   /** Rows per tabledata.list / getQueryResults page when the client gives no maxResults. */
   readonly defaultPageRows: number;
 }

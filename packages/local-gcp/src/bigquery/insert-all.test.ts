@@ -1,5 +1,6 @@
 import type { BigQuery, Dataset, Table } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchInsertAllStats, INSERT_ALL_STATS_PATH } from './request-log.js';
 import { startBigQueryServer, type BigQueryServer } from './server.js';
 import {
   caught,
@@ -242,6 +243,36 @@ describe('insertAll (table.insert)', () => {
     expect((tooBig['errors'] as { reason: string }[])[0]?.reason).toBe('badRequest');
     const [rows] = await table.getRows();
     expect(rows).toEqual([]);
+  });
+
+  it('counts the size of every insertAll request, refused ones too', async () => {
+    const { table } = await readingsTable();
+    server.resetInsertAllStats();
+    await table.insert(
+      [{ deviceId: 'a' }, { deviceId: 'b' }].map((json, i) => ({ insertId: `${i}`, json })),
+      { raw: true, partialRetries: 0 },
+    );
+    const one = server.insertAllStats();
+    expect(one).toMatchObject({ requests: 1, refused: 0, rows: 2, maxRequestRows: 2 });
+    expect(one.bytes).toBe(
+      Buffer.byteLength(
+        JSON.stringify({
+          rows: [
+            { insertId: '0', json: { deviceId: 'a' } },
+            { insertId: '1', json: { deviceId: 'b' } },
+          ],
+        }),
+      ),
+    );
+    const big = Array.from({ length: 11 }, (_, i) => ({
+      deviceId: `${i}`.padEnd(1024 * 1024, 'x'),
+    }));
+    await caught(() => table.insert(big, { partialRetries: 0 }));
+    const two = await fetchInsertAllStats(server.url);
+    expect(two).toMatchObject({ requests: 2, refused: 1, rows: 2 });
+    expect(two.maxRequestBytes).toBeGreaterThan(11 * 1024 * 1024);
+    await fetch(new URL(INSERT_ALL_STATS_PATH, server.url), { method: 'DELETE' });
+    expect(server.insertAllStats().requests).toBe(0);
   });
 
   it('answers 404 for rows sent to a missing table', async () => {

@@ -5,14 +5,17 @@ import { BigQueryApiError } from './errors.js';
  * Reads a JSON request body of at most `limitBytes`. A larger body is drained (so the answer
  * can still be sent) and refused like BigQuery does: 400 `badRequest` "Request payload size
  * exceeds the limit: N bytes."; a body declared far larger (over 4 times the limit) gets 413
- * without being read.
+ * without being read. `onSize` hears the body's size (the declared one for a 413) before any
+ * refusal.
  */
 export async function readJsonBody(
   request: IncomingMessage,
   limitBytes: number,
+  onSize?: (bytes: number) => void,
 ): Promise<{ readonly body: Record<string, unknown>; readonly bytes: number }> {
   const declared = Number(request.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limitBytes * 4) {
+    onSize?.(declared);
     request.resume();
     throw new BigQueryApiError(413, 'requestTooLarge', 'Request Too Large');
   }
@@ -22,6 +25,7 @@ export async function readJsonBody(
     size += chunk.length;
     if (size <= limitBytes) chunks.push(chunk);
   }
+  onSize?.(size);
   if (size > limitBytes) {
     throw BigQueryApiError.badRequest(
       `Request payload size exceeds the limit: ${limitBytes} bytes.`,

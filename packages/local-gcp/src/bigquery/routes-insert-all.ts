@@ -5,7 +5,8 @@ import { readJsonBody } from './request-body.js';
 
 /**
  * POST …/tables/TABLE/insertAll. With `templateSuffix`, rows go to table TABLE + suffix, created
- * with TABLE's schema on first use (BigQuery's template tables).
+ * with TABLE's schema on first use (BigQuery's template tables). Every request's size is counted
+ * in `ctx.insertAllLog`, refused ones included.
  */
 export async function handleInsertAll(
   ctx: BigQueryContext,
@@ -14,7 +15,19 @@ export async function handleInsertAll(
   tableId: string,
   request: IncomingMessage,
 ): Promise<RouteResponse> {
-  const { body, bytes } = await readJsonBody(request, ctx.limits.maxRequestBytes);
+  let size = 0;
+  let body: Record<string, unknown>;
+  let bytes: number;
+  try {
+    ({ body, bytes } = await readJsonBody(request, ctx.limits.maxRequestBytes, (read) => {
+      size = read;
+    }));
+  } catch (error) {
+    ctx.insertAllLog.record(size, 0, true);
+    throw error;
+  }
+  const rows = Array.isArray(body['rows']) ? body['rows'].length : 0;
+  ctx.insertAllLog.record(bytes, rows, rows > ctx.limits.maxRows);
   let table = ctx.catalog.getTable(projectId, datasetId, tableId);
   const suffix = body['templateSuffix'];
   if (typeof suffix === 'string' && suffix !== '') {

@@ -39,6 +39,7 @@ import {
   listTables,
   patchTable,
 } from './routes-tables.js';
+import { InsertAllLog, INSERT_ALL_STATS_PATH, type InsertAllStats } from './request-log.js';
 import { createSqlEngine } from './sql-engine.js';
 
 /** Options of {@link startBigQueryServer}. */
@@ -73,6 +74,13 @@ export interface BigQueryServer extends LocalServer {
    * @returns the number of rows written
    * @throws {@link BigQueryApiError} `notFound` for a missing table, `invalid` for a bad row.
    */
+  /**
+   * What insertAll requests the server received so far (count, rows, body bytes, the largest);
+   * also served at `GET /__tributary/bigquery/insert-all-stats` (`DELETE` resets it).
+   */
+  insertAllStats(): InsertAllStats;
+  /** Resets {@link BigQueryServer.insertAllStats}. */
+  resetInsertAllStats(): void;
   loadRows(
     projectId: string,
     datasetId: string,
@@ -102,7 +110,9 @@ export async function startBigQueryServer(
       maxIds: options.maxInsertIdsPerTable ?? DEFAULT_INSERT_ID_WINDOW.maxIds,
     });
     const limits = options.insertAllLimits ?? {};
+    const insertAllLog = new InsertAllLog();
     const ctx: BigQueryContext = {
+      insertAllLog,
       engine,
       catalog,
       jobs: new JobStore(engine, catalog, options.maxJobs ?? 200),
@@ -122,6 +132,10 @@ export async function startBigQueryServer(
       faults: server.faults,
       apiEndpoint: server.url,
       emulatorHost: server.url,
+      insertAllStats: () => insertAllLog.snapshot(),
+      resetInsertAllStats: () => {
+        insertAllLog.reset();
+      },
       stop: async () => {
         await server.stop();
         await engine.close();
@@ -149,8 +163,17 @@ export async function startBigQueryServer(
 
 function createHandler(ctx: BigQueryContext): RequestHandler {
   return {
-    classify: (request, url) => matchRoute(request.method ?? 'GET', url.pathname).op,
+    classify: (request, url) =>
+      url.pathname === INSERT_ALL_STATS_PATH
+        ? 'control'
+        : matchRoute(request.method ?? 'GET', url.pathname).op,
     handle: async (request, response, url) => {
+      if (url.pathname === INSERT_ALL_STATS_PATH) {
+        request.resume();
+        if (request.method === 'DELETE') ctx.insertAllLog.reset();
+        sendJson(response, 200, ctx.insertAllLog.snapshot());
+        return;
+      }
       const route = matchRoute(request.method ?? 'GET', url.pathname);
       try {
         send(response, await dispatch(ctx, route, request, url));

@@ -1,0 +1,119 @@
+import { configField, standardConfigShape } from '@tributary/runtime';
+import * as z from 'zod';
+
+const BIGQUERY_ID = /^[A-Za-z0-9_]{1,1024}$/;
+
+const optionalFile = (description: string) =>
+  configField.readableFile().optional().describe(description);
+
+/** Every variable the BigQuery sink reads; `README.md` renders it with `configMarkdownTable`. */
+export const BigQuerySinkEnv = z.object({
+  ...standardConfigShape(),
+  GOOGLE_CLOUD_PROJECT: configField.googleCloudProject(),
+  SUBSCRIPTION: configField.pubsubSubscription().describe('Pub/Sub subscription to read'),
+  DEAD_LETTER_TOPIC: configField
+    .pubsubTopic()
+    .describe('Pub/Sub topic for rows that cannot be written (with error.* attributes)'),
+  BIGQUERY_PROJECT: configField
+    .googleCloudProject()
+    .optional()
+    .describe('Project of the dataset (default: GOOGLE_CLOUD_PROJECT)'),
+  BIGQUERY_DATASET: z
+    .string()
+    .regex(BIGQUERY_ID, 'expected a dataset id (letters, digits, _)')
+    .describe('BigQuery dataset (created when missing)'),
+  BIGQUERY_TABLE: z
+    .string()
+    .regex(
+      /^([A-Za-z0-9_]|\{[^{}]+\})+$/,
+      'expected a table id, or a template such as events_{type}',
+    )
+    .describe('Table id, or a template over attributes such as events_{type} (one table each)'),
+  BIGQUERY_LOCATION: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Location of a dataset the sink creates (default: US)'),
+  SCHEMA_FILE: optionalFile(
+    'BigQuery JSON schema of tables the sink creates; without it, tables must exist',
+  ),
+  MAPPING_FILE: optionalFile(
+    'JSON row mapping: metadata columns, attributes, enrichment (see mapping.example.json)',
+  ),
+  UNKNOWN_FIELDS: z
+    .enum(['ignore', 'dead-letter', 'evolve'])
+    .default('dead-letter')
+    .describe('Fields the table lacks: drop them, dead-letter the row, or add NULLABLE columns'),
+  AUTO_CREATE: configField
+    .boolean(true)
+    .describe('Create the dataset and table when missing (needs SCHEMA_FILE)'),
+  PARTITION_TYPE: z
+    .enum(['NONE', 'DAY', 'HOUR'])
+    .default('DAY')
+    .describe('Time partitioning of tables the sink creates'),
+  PARTITION_FIELD: z
+    .string()
+    .regex(BIGQUERY_ID, 'expected a column name')
+    .optional()
+    .describe('TIMESTAMP column to partition by (default: ingestion time)'),
+  PARTITION_EXPIRATION_MS: configField
+    .durationMs(0, { min: 0 })
+    .describe('Delete partitions older than this (0: keep them)'),
+  CLUSTERING_FIELDS: z
+    .string()
+    .regex(/^[A-Za-z0-9_]+(,[A-Za-z0-9_]+){0,3}$/, 'expected up to 4 column names, comma-separated')
+    .optional()
+    .describe('Clustering columns of tables the sink creates, comma-separated'),
+  DEDUP_VIEW: z
+    .string()
+    .regex(/^([A-Za-z0-9_]|\{table\})+$/, 'expected a view id ({table} is the table id)')
+    .optional()
+    .describe(
+      'Also create a view with one row per message id (needs messageIdColumn in MAPPING_FILE)',
+    ),
+  WRITER: z.enum(['insertAll']).default('insertAll').describe('Row writer'),
+  BATCH_MAX_ITEMS: configField.integer(500, { min: 1 }).describe('Rows per batch at most'),
+  BATCH_MAX_BYTES: configField
+    .bytes(5 * 1024 * 1024, { min: 1 })
+    .describe('Message bytes per batch at most'),
+  BATCH_MAX_WAIT_MS: configField
+    .durationMs(5_000, { min: 1 })
+    .describe('A batch is written this long after its oldest message arrived'),
+  MAX_CONCURRENT_FLUSHES: configField
+    .integer(2, { min: 1 })
+    .describe('Batches being written at once'),
+  INSERT_MAX_ROWS: configField
+    .integer(500, { min: 1, max: 50_000 })
+    .describe('Rows per insertAll request (Google recommends 500)'),
+  INSERT_MAX_BYTES: configField
+    .bytes(10_000_000, { min: 1_000, max: 10_000_000 })
+    .describe('Bytes per insertAll request'),
+  INSERT_CONCURRENCY: configField
+    .integer(4, { min: 1 })
+    .describe('insertAll requests of one batch in flight at once'),
+  INSERT_TIMEOUT_MS: configField
+    .durationMs(30_000, { min: 1 })
+    .describe('An insertAll request without an answer by then is retried'),
+  RETRY_MAX_ATTEMPTS: configField
+    .integer(5, { min: 1 })
+    .describe('Attempts per row before it is nacked (Pub/Sub redelivers it)'),
+  RETRY_INITIAL_BACKOFF_MS: configField
+    .durationMs(200, { min: 0 })
+    .describe('First retry wait bound (exponential, full jitter)'),
+  RETRY_MAX_BACKOFF_MS: configField.durationMs(10_000, { min: 0 }).describe('Longest retry wait'),
+  MAX_DELIVERY_ATTEMPTS: configField
+    .integer(0, { min: 0 })
+    .describe('Dead-letter a row failing transiently from this delivery attempt on (0: never)'),
+  MAX_IN_FLIGHT_MESSAGES: configField
+    .integer(5_000, { min: 1 })
+    .describe('Messages leased from Pub/Sub and not yet settled'),
+  MAX_IN_FLIGHT_BYTES: configField
+    .bytes(64 * 1024 * 1024, { min: 1 })
+    .describe('Bytes of those messages'),
+  STALL_AFTER_MS: configField
+    .durationMs(60_000, { min: 1 })
+    .describe('/readyz turns 503 when messages are pending and none settled for this long'),
+});
+
+/** The parsed configuration. */
+export type BigQuerySinkConfig = z.infer<typeof BigQuerySinkEnv>;

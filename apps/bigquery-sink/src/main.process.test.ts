@@ -1,0 +1,195 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BigQuery } from '@google-cloud/bigquery';
+import { PubSub } from '@google-cloud/pubsub';
+import {
+  findFreePort,
+  startBigQueryServer,
+  testEnv,
+  uniqueName,
+  type BigQueryServer,
+} from '@tributary/local-gcp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '../../..');
+const main = join(import.meta.dirname, 'main.ts');
+const appDir = join(import.meta.dirname, '..');
+
+interface Child {
+  readonly process: ChildProcess;
+  readonly exit: Promise<number | null>;
+  output(): string;
+}
+
+function runMain(env: Readonly<Record<string, string>>): Child {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@tributary/source', '--import', 'tsx', main],
+    {
+      cwd: root,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      resolve(code);
+    });
+  });
+  return { process: child, exit, output: () => output };
+}
+
+function environment(overrides: Readonly<Record<string, string>>): Record<string, string> {
+  const stack = testEnv();
+  return {
+    PUBSUB_EMULATOR_HOST: stack.PUBSUB_EMULATOR_HOST,
+    BIGQUERY_EMULATOR_HOST: stack.BIGQUERY_EMULATOR_HOST,
+    GOOGLE_CLOUD_PROJECT: stack.GOOGLE_CLOUD_PROJECT,
+    METADATA_SERVER_DETECTION: 'none',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    SUBSCRIPTION: 'unused-sub',
+    DEAD_LETTER_TOPIC: 'unused-dlq',
+    BIGQUERY_DATASET: 'unused',
+    BIGQUERY_TABLE: 'rows',
+    ...overrides,
+  };
+}
+
+async function waitUntil(
+  condition: () => Promise<boolean>,
+  what: () => string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+let pubsub: PubSub;
+const cleanups: (() => Promise<unknown>)[] = [];
+beforeAll(() => {
+  pubsub = new PubSub({ projectId: testEnv().GOOGLE_CLOUD_PROJECT });
+});
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  await pubsub.close();
+});
+
+describe('the bigquery-sink process', () => {
+  it('fails startup naming a bad variable (exit 78)', async () => {
+    const child = runMain(environment({ UNKNOWN_FIELDS: 'maybe' }));
+    expect(await child.exit).toBe(78);
+    expect(child.output()).toContain('UNKNOWN_FIELDS');
+    expect(child.output()).not.toMatch(/^\s+at /m);
+  }, 60_000);
+
+  it('fails startup naming SCHEMA_FILE and the bad field (exit 78)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bq-sink-'));
+    const file = join(dir, 'schema.json');
+    await writeFile(file, JSON.stringify([{ name: 'a', type: 'TEXT' }]));
+    const child = runMain(environment({ SCHEMA_FILE: file }));
+    expect(await child.exit).toBe(78);
+    expect(child.output()).toContain('SCHEMA_FILE');
+    expect(child.output()).toContain('a: unknown type \\"TEXT\\"');
+  }, 60_000);
+
+  it('holds exactly N rows after SIGKILL mid-batch and a restart (insertId de-duplicates)', async () => {
+    // A private BigQuery server, so its faults and counters are this test's alone.
+    const server: BigQueryServer = await startBigQueryServer();
+    cleanups.push(() => server.stop());
+    const [topic] = await pubsub.createTopic(uniqueName('bqsink'));
+    const [subscription] = await topic.createSubscription(uniqueName('bqsink'), {
+      ackDeadlineSeconds: 10,
+    });
+    const [dlq] = await pubsub.createTopic(uniqueName('bqsink-dl'));
+    cleanups.push(
+      () => subscription.delete(),
+      () => topic.delete(),
+      () => dlq.delete(),
+    );
+    const dataset = uniqueName('bqsink', '_');
+    const port = await findFreePort();
+    const env = environment({
+      BIGQUERY_EMULATOR_HOST: server.url,
+      SUBSCRIPTION: subscription.name,
+      DEAD_LETTER_TOPIC: dlq.name,
+      BIGQUERY_DATASET: dataset,
+      BIGQUERY_TABLE: 'readings',
+      SCHEMA_FILE: join(appDir, 'schema.example.json'),
+      MAPPING_FILE: join(appDir, 'mapping.example.json'),
+      PARTITION_FIELD: 'ts',
+      CLUSTERING_FIELDS: 'device_id',
+      BATCH_MAX_ITEMS: '200',
+      BATCH_MAX_WAIT_MS: '300',
+      PORT: String(port),
+    });
+    // The client prefers BIGQUERY_EMULATOR_HOST (the shared server) over apiEndpoint.
+    const projectId = testEnv().GOOGLE_CLOUD_PROJECT;
+    const shared = process.env['BIGQUERY_EMULATOR_HOST'];
+    delete process.env['BIGQUERY_EMULATOR_HOST'];
+    const bq = new BigQuery({ projectId, apiEndpoint: server.url });
+    process.env['BIGQUERY_EMULATOR_HOST'] = shared;
+    const count = async (): Promise<{ rows: number; distinct: number }> => {
+      const [rows] = await bq
+        .query({
+          query: `SELECT COUNT(*) AS n, COUNT(DISTINCT message_id) AS d FROM \`${dataset}.readings\``,
+        })
+        .catch(() => [[{ n: 0, d: 0 }]]);
+      const row = (rows as { n: unknown; d: unknown }[])[0];
+      return { rows: Number(row?.n ?? 0), distinct: Number(row?.d ?? 0) };
+    };
+    // The first inserts hang past the kill: they land afterwards, and the redelivered copies of
+    // their messages must be de-duplicated by insertId.
+    server.faults.inject({ kind: 'insertAll', hangMs: 4_000, count: 2 });
+    let child = runMain(env);
+    const n = 3_000;
+    const publisher = pubsub.topic(topic.name, {
+      batching: { maxMessages: 500, maxMilliseconds: 5 },
+    });
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        publisher.publishMessage({
+          data: Buffer.from(
+            JSON.stringify({ device_id: `d${i % 7}`, ts: new Date().toISOString(), value: i }),
+          ),
+        }),
+      ),
+    );
+    await waitUntil(
+      async () => (await count()).rows >= 400,
+      () => child.output(),
+    );
+    child.process.kill('SIGKILL');
+    await child.exit;
+    const atKill = await count();
+    expect(atKill.rows).toBeLessThan(n);
+    process.stdout.write(`SIGKILL with ${atKill.rows} of ${n} rows written\n`);
+    child = runMain(env);
+    await waitUntil(
+      async () => (await count()).rows >= n,
+      () => `at kill ${JSON.stringify(atKill)}: ${child.output()}`,
+      90_000,
+    );
+    // Anything late (the hung inserts, redeliveries) has had time to land.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect(await count()).toEqual({ rows: n, distinct: n });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain('tributary_bigquery_rows_written_total');
+    expect(metrics).toContain('tributary_bigquery_request_rows_bucket');
+    const stats = server.insertAllStats();
+    expect(stats.refused).toBe(0);
+    expect(stats.maxRequestRows).toBeLessThanOrEqual(200);
+    const [metadata] = await bq.dataset(dataset).table('readings').getMetadata();
+    expect(metadata.timePartitioning).toEqual({ type: 'DAY', field: 'ts' });
+    child.process.kill('SIGTERM');
+    expect(await child.exit).toBe(0);
+  }, 180_000);
+});
