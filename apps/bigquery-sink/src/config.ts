@@ -112,7 +112,9 @@ export const BigQuerySinkEnv = z.object({
     .describe('Bytes of those messages'),
   STALL_AFTER_MS: configField
     .durationMs(60_000, { min: 1 })
-    .describe('/readyz turns 503 when messages are pending and none settled for this long'),
+    .describe(
+      '/readyz turns 503 when the oldest unsettled Pub/Sub message is older than this, or a destination holds messages back',
+    ),
 });
 
 /** The parsed configuration. */

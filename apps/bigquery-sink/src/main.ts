@@ -6,11 +6,9 @@ import {
 import type { RowMappingOptions, TableSchema } from '@tributary/bqstore';
 import { isTributaryError } from '@tributary/messagepipeline';
 import {
-  combineObservers,
   createLogger,
   createMetricsRegistry,
   createPipelineMetrics,
-  createProgressMonitor,
   exitWithConfigProblems,
   exposeStats,
   loadConfigOrExit,
@@ -56,10 +54,7 @@ const mapping: RowMappingOptions | undefined = await readConfigFile(
 );
 
 const registry = createMetricsRegistry({ defaultLabels: { service: 'bigquery-sink' } });
-const progress = createProgressMonitor({ stallAfterMs: config.STALL_AFTER_MS });
-const observer = combineObservers(createPipelineMetrics(registry), (event) => {
-  progress.observe(event);
-});
+const observer = createPipelineMetrics(registry);
 const metrics = createSinkMetrics(registry);
 let app;
 try {
@@ -93,5 +88,4 @@ runService({
   // Started in this order, stopped in reverse: the sink stops pulling and flushes its open
   // batches (every message acked or nacked), then the dead-letter producer flushes.
   services: { deadLetterProducer: app.deadLetterProducer, sink },
-  health: { progress },
 });
