@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,8 @@ import {
   testEnv,
   uniqueName,
   type BigQueryServer,
+  startAppProcess,
+  type AppProcess,
 } from '@tributary/local-gcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -17,31 +18,10 @@ const root = join(import.meta.dirname, '../../..');
 const main = join(import.meta.dirname, 'main.ts');
 const appDir = join(import.meta.dirname, '..');
 
-interface Child {
-  readonly process: ChildProcess;
-  readonly exit: Promise<number | null>;
-  output(): string;
-}
+type Child = AppProcess;
 
 function runMain(env: Readonly<Record<string, string>>): Child {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@tributary/source', '--import', 'tsx', main],
-    {
-      cwd: root,
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      resolve(code);
-    });
-  });
-  return { process: child, exit, output: () => output };
+  return startAppProcess(main, env, root);
 }
 
 function environment(overrides: Readonly<Record<string, string>>): Record<string, string> {

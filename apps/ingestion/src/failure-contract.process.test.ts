@@ -1,10 +1,16 @@
 // The failure contract seen from outside, as an operator would: a missing topic holds the flow
 // (nothing dead-lettered, nothing acked) and turns /readyz 503 naming it; the flow recovers by
 // itself once the topic exists; a missing dead-letter topic is a startup failure.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
-import { findFreePort, startPrivateMosquitto, uniqueName, testEnv } from '@tributary/local-gcp';
+import {
+  findFreePort,
+  startPrivateMosquitto,
+  uniqueName,
+  testEnv,
+  startAppProcess,
+  type AppProcess,
+} from '@tributary/local-gcp';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestionEnvironment, writeRoutesFile } from './test-support/ingestion-env.js';
@@ -13,29 +19,10 @@ import { collectTopic, type Collected } from './test-support/pubsub.js';
 const root = join(import.meta.dirname, '../../..');
 const main = join(import.meta.dirname, 'main.ts');
 
-interface Child {
-  readonly process: ChildProcess;
-  readonly exit: Promise<number | null>;
-  output(): string;
-}
+type Child = AppProcess;
 
 function runMain(env: Readonly<Record<string, string>>): Child {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@tributary/source', '--import', 'tsx', main],
-    {
-      cwd: root,
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => {
-    child.once('exit', resolve);
-  });
-  return { process: child, exit, output: () => output };
+  return startAppProcess(main, env, root);
 }
 
 interface Readiness {

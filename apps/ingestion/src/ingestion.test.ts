@@ -334,7 +334,11 @@ describe('ingestion: MQTT -> Pub/Sub', () => {
       }),
       false,
     );
-    await new Promise((resolve) => setTimeout(resolve, 2_000)); // several failed attempts
+    await waitUntil(
+      () => ingestion.consumer.stats().connectFailures >= 3,
+      30_000,
+      'several failed connection attempts',
+    );
     expect(ingestion.consumer.health().ready).toBe(false);
     const broker = await startPrivateMosquitto({ port });
     cleanups.push(() => broker.stop());

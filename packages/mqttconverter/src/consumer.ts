@@ -380,7 +380,7 @@ class MqttConsumerImpl implements MqttConsumer {
       this.#attemptError = text;
       // While connecting, the failed attempt is logged once it closes ('MQTT connect failed').
       if (text !== this.#lastError && this.#connected) {
-        this.#options.logger.warn({ error: text }, 'MQTT error');
+        this.#options.logger.warn({ err: error }, 'MQTT error');
       }
       this.#lastError = text;
     });

@@ -281,15 +281,16 @@ describe('PubSub consumer against the emulator', () => {
       received += 1;
       message.ack();
     });
-    // Idle from the start: nothing was flowing, so no restart.
-    await sleep(1_000);
+    // Idle from the start: a full stall period passes (health says so) without a restart.
+    await waitFor(() => consumer.health().detail?.startsWith('idle') === true, 'an idle period');
     expect(consumer.stats().streamRestarts).toBe(0);
 
     await fx.publish(topic, 3);
     await waitFor(() => received === 3, 'first 3 messages');
     await waitFor(() => consumer.stats().streamRestarts === 1, 'a stall restart', 5_000);
-    // One restart per silence: the reopened stream staying quiet means an idle subscription.
-    await sleep(1_500);
+    // One restart per silence: the reopened stream staying quiet for another full period
+    // (health turns from "stalled" to "idle") means an idle subscription, not a second restart.
+    await waitFor(() => consumer.health().detail?.startsWith('idle') === true, 'an idle period');
     expect(consumer.stats().streamRestarts).toBe(1);
     expect(consumer.health()).toMatchObject({ ready: true });
 

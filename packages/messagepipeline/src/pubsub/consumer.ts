@@ -354,7 +354,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
         `checking subscription '${this.subscriptionName}'`,
       );
       if (classified.code === 'PERMISSION_DENIED') {
-        this.#logger.debug({ error: classified.message }, 'existence check not permitted; skipped');
+        this.#logger.debug({ err: classified }, 'existence check not permitted; skipped');
         return;
       }
       throw classified;
@@ -461,7 +461,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
   #onLeaseError(lease: Lease, error: unknown): void {
     const classified = classifyPubSubError(error, `subscription '${this.subscriptionName}'`);
     if (lease.state !== 'open' || lease !== this.#lease) {
-      this.#logger.debug({ error: classified.message }, 'error on a replaced stream');
+      this.#logger.debug({ err: classified }, 'error on a replaced stream');
       return;
     }
     if (!classified.retriable) {
@@ -534,7 +534,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
       lease.subscription.setOptions(this.#clientOptions(timeoutMs));
       await lease.subscription.close();
     } catch (error) {
-      this.#logger.warn({ error: String(error) }, 'closing the subscriber failed');
+      this.#logger.warn({ err: error }, 'closing the subscriber failed');
     }
     this.#forgetLease(lease);
   }

@@ -177,7 +177,7 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
     this.#triggerIterator = undefined;
     if (iterator?.return !== undefined) {
       iterator.return().catch((error: unknown) => {
-        this.logger.warn({ error: String(error) }, 'closing the flush trigger failed');
+        this.logger.warn({ err: error }, 'closing the flush trigger failed');
       });
     }
     this.#requestFlush('stop');
@@ -406,7 +406,7 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
       await Promise.all(publishing);
     } catch (error) {
       // Only reachable through a bug in settling; nack so nothing is lost.
-      this.logger.error({ error: String(error) }, 'flush failed unexpectedly');
+      this.logger.error({ err: error }, 'flush failed unexpectedly');
       for (const item of batch.items) item.message.nack();
     }
     settler.batchFlushed(batch.items.length, batch.bytes, reason, performance.now() - startedAt);

@@ -194,7 +194,7 @@ export class Settler {
       messageId: message.id,
       deliveryAttempt: message.deliveryAttempt,
       code: error.code,
-      error: error.message,
+      err: error,
     };
   }
 

@@ -279,7 +279,7 @@ class StreamingServiceImpl<T> extends PipelineService<T> implements StreamingSer
     try {
       this.settler.ack(message, receivedAt);
     } catch (error) {
-      this.logger.error({ messageId: message.id, error: String(error) }, 'ack failed');
+      this.logger.error({ messageId: message.id, err: error }, 'ack failed');
     }
   }
 
@@ -287,7 +287,7 @@ class StreamingServiceImpl<T> extends PipelineService<T> implements StreamingSer
     try {
       this.settler.skip(message, reason, receivedAt);
     } catch (error) {
-      this.logger.error({ messageId: message.id, error: String(error) }, 'ack failed');
+      this.logger.error({ messageId: message.id, err: error }, 'ack failed');
     }
   }
 
@@ -302,7 +302,7 @@ class StreamingServiceImpl<T> extends PipelineService<T> implements StreamingSer
     try {
       await this.#retry(message, lane.receivedAt, thrown, lane.result);
     } catch (error) {
-      this.logger.error({ messageId: message.id, error: String(error) }, 'settling failed');
+      this.logger.error({ messageId: message.id, err: error }, 'settling failed');
     }
     if (this.#next(lane)) this.#drive(lane);
   }
