@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError, TributaryError, type ErrorCode } from '@tributary/messagepipeline';
+import { TributaryError, type ErrorCode } from '@tributary/messagepipeline';
 import {
   broadcast,
   jsonlSink,
@@ -8,6 +8,7 @@ import {
   type JsonlSinkResult,
   type Sink,
 } from '@tributary/messagepipeline/compose';
+import { requireInteger } from '@tributary/messagepipeline/kernel';
 import { INVALID_UNIT, produceRecords, type DataRecord } from './records.js';
 
 /** The valid range of a reading, inclusive. */
@@ -96,12 +97,8 @@ export async function runSensorPipeline(
   const records = options.records ?? 1_000;
   const workers = options.workers ?? 4;
   const bufferSize = options.bufferSize ?? 100;
-  if (!Number.isInteger(records) || records < 0) {
-    throw InvalidArgumentError.for('records', `must be an integer >= 0, got ${records}`);
-  }
-  if (!Number.isInteger(workers) || workers < 1) {
-    throw InvalidArgumentError.for('workers', `must be an integer >= 1, got ${workers}`);
-  }
+  requireInteger('records', records, 0);
+  requireInteger('workers', workers, 1);
   await mkdir(options.outputDir, { recursive: true });
 
   const produced = produceRecords({

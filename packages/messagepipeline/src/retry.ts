@@ -1,6 +1,7 @@
-import { InvalidArgumentError, toTributaryError, type TributaryError } from './errors.js';
+import { toTributaryError, type TributaryError } from './errors.js';
 import { backoffDelayMs } from './kernel/backoff.js';
 import { sleep } from './kernel/deadline.js';
+import { requireInteger, requireNumber } from './kernel/validate.js';
 
 /** How a failing operation is retried in-process: exponential backoff with full jitter. */
 export interface RetryOptions {
@@ -31,27 +32,22 @@ export const DEFAULT_RETRY_OPTIONS: RetryPolicy = Object.freeze({
  * @throws {@link InvalidArgumentError} when a value is out of range.
  */
 export function resolveRetryOptions(options: RetryOptions = {}, name = 'retry'): RetryPolicy {
+  const d = DEFAULT_RETRY_OPTIONS;
+  const initialBackoffMs = requireNumber(
+    `${name}.initialBackoffMs`,
+    options.initialBackoffMs ?? d.initialBackoffMs,
+    0,
+  );
   const policy: RetryPolicy = {
-    maxAttempts: options.maxAttempts ?? DEFAULT_RETRY_OPTIONS.maxAttempts,
-    initialBackoffMs: options.initialBackoffMs ?? DEFAULT_RETRY_OPTIONS.initialBackoffMs,
-    maxBackoffMs: options.maxBackoffMs ?? DEFAULT_RETRY_OPTIONS.maxBackoffMs,
-    multiplier: options.multiplier ?? DEFAULT_RETRY_OPTIONS.multiplier,
-  };
-  if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) {
-    throw InvalidArgumentError.for(`${name}.maxAttempts`, 'must be an integer >= 1');
-  }
-  if (!Number.isFinite(policy.initialBackoffMs) || policy.initialBackoffMs < 0) {
-    throw InvalidArgumentError.for(`${name}.initialBackoffMs`, 'must be a finite number >= 0');
-  }
-  if (!Number.isFinite(policy.maxBackoffMs) || policy.maxBackoffMs < policy.initialBackoffMs) {
-    throw InvalidArgumentError.for(
+    maxAttempts: requireInteger(`${name}.maxAttempts`, options.maxAttempts ?? d.maxAttempts, 1),
+    initialBackoffMs,
+    maxBackoffMs: requireNumber(
       `${name}.maxBackoffMs`,
-      'must be a finite number >= initialBackoffMs',
-    );
-  }
-  if (!Number.isFinite(policy.multiplier) || policy.multiplier < 1) {
-    throw InvalidArgumentError.for(`${name}.multiplier`, 'must be a finite number >= 1');
-  }
+      options.maxBackoffMs ?? d.maxBackoffMs,
+      initialBackoffMs,
+    ),
+    multiplier: requireNumber(`${name}.multiplier`, options.multiplier ?? d.multiplier, 1),
+  };
   return Object.freeze(policy);
 }
 

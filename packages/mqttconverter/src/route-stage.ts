@@ -1,12 +1,13 @@
 import {
   encodeEnvelope,
-  InvalidArgumentError,
+  PUBSUB_LIMITS,
   TributaryError,
   emit,
   type MessageProducer,
   type StreamProcessor,
   type Transformer,
 } from '@tributary/messagepipeline';
+import { requireInteger } from '@tributary/messagepipeline/kernel';
 import { mqttAttributes } from './attributes.js';
 import type { Route } from './routes.js';
 
@@ -23,9 +24,6 @@ export interface RouteTransformerOptions {
 /** The default of {@link RouteTransformerOptions.maxPayloadBytes}. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-/** Pub/Sub's own limit on a message's data. */
-const PUBSUB_MAX_DATA_BYTES = 10_000_000;
-
 /**
  * A transformer for a StreamingService fed by an MQTT consumer: it emits the message's route,
  * and fails permanently (so the service dead-letters the message, then acks it) when the
@@ -35,12 +33,7 @@ const PUBSUB_MAX_DATA_BYTES = 10_000_000;
  */
 export function createRouteTransformer(options: RouteTransformerOptions): Transformer<Route> {
   const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  if (!Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > PUBSUB_MAX_DATA_BYTES) {
-    throw InvalidArgumentError.for(
-      'maxPayloadBytes',
-      `must be an integer between 1 and ${PUBSUB_MAX_DATA_BYTES}`,
-    );
-  }
+  requireInteger('maxPayloadBytes', maxBytes, 1, PUBSUB_LIMITS.maxDataBytes);
   const byName = new Map(options.routes.map((route) => [route.name, route]));
   return (message) => {
     const topic = message.attributes[mqttAttributes.topic] ?? '';
