@@ -259,10 +259,19 @@ class PubSubTopicProducer implements PubSubProducer {
 
   async #start(): Promise<void> {
     if (this.#checkExistence === false) return;
-    const missing = await this.#checkTopic();
-    if (missing === undefined) return;
-    if (this.#checkExistence === true) throw missing;
-    this.#noteProblem(missing);
+    if (this.#checkExistence === true) {
+      const missing = await this.#checkTopic();
+      if (missing !== undefined) throw missing;
+      return;
+    }
+    // 'report': missing or unreachable, the producer starts, says why, and probes until it answers.
+    let problem: TributaryError | undefined;
+    try {
+      problem = await this.#checkTopic();
+    } catch (error) {
+      problem = error as TributaryError;
+    }
+    if (problem !== undefined) this.#noteProblem(problem, true);
   }
 
   /**
@@ -288,14 +297,17 @@ class PubSubTopicProducer implements PubSubProducer {
     );
   }
 
-  /** The topic is missing, forbidden or unreachable: not ready, logged once, probed until back. */
-  #noteProblem(problem: TributaryError): void {
+  /**
+   * The topic is missing, forbidden or unreachable: not ready, logged once per change; a
+   * destination problem (or any, with `probe`) is probed until the topic answers.
+   */
+  #noteProblem(problem: TributaryError, probe = problem.destination): void {
     const previous = this.#problem;
     this.#problem = problem;
     if (previous?.code !== problem.code) {
       this.#logger.error({ code: problem.code, err: problem }, 'topic unusable: not ready');
     }
-    if (this.#probe !== undefined || !problem.destination) return;
+    if (this.#probe !== undefined || !probe) return;
     this.#probe = setInterval(() => {
       this.#checkTopic().then(
         (missing) => {
