@@ -1,47 +1,26 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
-import { findFreePort, startPrivateMosquitto, testEnv, uniqueName } from '@tributary/local-gcp';
+import {
+  findFreePort,
+  startAppProcess,
+  startPrivateMosquitto,
+  testEnv,
+  uniqueName,
+  type AppProcess,
+} from '@tributary/local-gcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishAll } from './test-support/mqtt-publisher.js';
 import { ingestionEnvironment, writeRoutesFile } from './test-support/ingestion-env.js';
 import { collectTopic, tally, waitUntil, type Collected } from './test-support/pubsub.js';
 
-const root = join(import.meta.dirname, '../../..');
 const main = join(import.meta.dirname, 'main.ts');
 
-interface Child {
-  readonly process: ChildProcess;
-  readonly exit: Promise<number | null>;
-  output(): string;
-  stderr(): string;
-}
+type Child = AppProcess;
 
 function runMain(env: Readonly<Record<string, string>>): Child {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@tributary/source', '--import', 'tsx', main],
-    {
-      cwd: root,
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-    stderr += chunk.toString();
-  });
-  const exit = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      resolve(code);
-    });
-  });
-  return { process: child, exit, output: () => output, stderr: () => stderr };
+  return startAppProcess(main, env);
 }
 
 /**
