@@ -108,13 +108,6 @@ interface BatchItemResult {
   readonly error?: ErrorDetail | undefined;
 }
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** An ingest route: readiness, load shedding and authentication apply. */
-    readonly ingest?: boolean;
-  }
-}
-
 const encoder = new TextEncoder();
 
 const DESTINATION_CODES: ReadonlySet<string> = new Set([
@@ -183,14 +176,19 @@ class HttpIngestImpl implements HttpIngest {
 
     const app = Fastify({ logger: false, bodyLimit: options.maxBodyBytes ?? 1024 * 1024 });
     app.removeContentTypeParser('text/plain');
-    app.addHook('onRequest', (request, reply) => this.#admit(request, reply));
     app.setErrorHandler((error: FastifyError, _request, reply) => this.#onError(error, reply));
     app.setNotFoundHandler((request, reply) =>
       reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.url}` } }),
     );
-    const ingest = { config: { ingest: true } };
-    app.post('/events', ingest, (request, reply) => this.#single(request, reply));
-    app.post('/events/batch', ingest, (request, reply) => this.#batch(request, reply, batch));
+    // Route-level hooks: the other routes pay nothing for them.
+    const admit = (route: string) => ({
+      onRequest: (request: FastifyRequest, reply: FastifyReply) =>
+        this.#admit(route, request, reply),
+    });
+    app.post('/events', admit('/events'), (request, reply) => this.#single(request, reply));
+    app.post('/events/batch', admit('/events/batch'), (request, reply) =>
+      this.#batch(request, reply, batch),
+    );
     app.get('/openapi.json', (_request, reply) => reply.send(options.openApi));
     app.get('/stats', (_request, reply) => reply.send(this.#counters.summary()));
     this.app = app;
@@ -255,16 +253,11 @@ class HttpIngestImpl implements HttpIngest {
   }
 
   /** The in-flight bound (429) and authentication (401/403), before the body is read. */
-  async #admit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (request.routeOptions.config.ingest !== true) return;
-    const route = request.routeOptions.url ?? request.url;
+  async #admit(route: string, request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const startedAt = performance.now();
-    reply.raw.once('finish', () => {
-      this.#requests?.inc({ route, status: String(reply.statusCode) });
-      this.#duration?.observe({ route }, (performance.now() - startedAt) / 1000);
-    });
     if (this.#inFlight >= this.#maxInFlight) {
       this.#counters.refusedRequests += 1;
+      this.#observe(route, reply, startedAt);
       reply.header('retry-after', this.#retryAfter);
       return this.#refuse(
         reply,
@@ -277,6 +270,8 @@ class HttpIngestImpl implements HttpIngest {
     reply.raw.once('close', () => {
       this.#inFlight -= 1;
       if (this.#inFlight === 0 && this.#idle !== undefined) this.#idle.resolve(undefined);
+      this.#requests?.inc({ route, status: String(reply.statusCode) });
+      this.#duration?.observe({ route }, (performance.now() - startedAt) / 1000);
     });
     const auth = await this.#authenticate(request.headers);
     if (!auth.ok) {
@@ -284,6 +279,14 @@ class HttpIngestImpl implements HttpIngest {
       if (auth.status === 401) reply.header('www-authenticate', 'Bearer, ApiKey');
       return this.#refuse(reply, auth.status, auth.code, auth.message);
     }
+  }
+
+  /** Counts a shed request once its answer is out. */
+  #observe(route: string, reply: FastifyReply, startedAt: number): void {
+    reply.raw.once('close', () => {
+      this.#requests?.inc({ route, status: String(reply.statusCode) });
+      this.#duration?.observe({ route }, (performance.now() - startedAt) / 1000);
+    });
   }
 
   #refuse(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
@@ -348,10 +351,11 @@ class HttpIngestImpl implements HttpIngest {
         },
       });
     }
-    const id = event.id ?? key ?? randomUUID();
+    const given = event.id ?? key;
+    const id = given ?? randomUUID();
     let published: { messageId: string; duplicate: boolean };
     try {
-      published = await this.#publish(event, id, receivedAt);
+      published = await this.#publish(event, id, given !== undefined, receivedAt);
     } catch (error) {
       this.#counters.failed += 1;
       const { status, detail } = this.#publishFailure(error);
@@ -399,9 +403,15 @@ class HttpIngestImpl implements HttpIngest {
             },
           };
         }
-        const id = parsed.data.id ?? (key === undefined ? randomUUID() : `${key}:${index}`);
+        const given = parsed.data.id ?? (key === undefined ? undefined : `${key}:${index}`);
+        const id = given ?? randomUUID();
         try {
-          const { messageId, duplicate } = await this.#publish(parsed.data, id, receivedAt);
+          const { messageId, duplicate } = await this.#publish(
+            parsed.data,
+            id,
+            given !== undefined,
+            receivedAt,
+          );
           return duplicate
             ? { index, id, status: 'accepted', messageId, duplicate }
             : { index, id, status: 'accepted', messageId };
@@ -423,13 +433,17 @@ class HttpIngestImpl implements HttpIngest {
     return reply.code(status).send({ accepted, rejected, failed, results });
   }
 
-  /** Publishes one event under `id`, or reuses the recent publish of the same id. */
+  /**
+   * Publishes one event under `id`, or reuses the recent publish of the same id. Only ids the
+   * client gave (`given`) are remembered: a generated one can never come back.
+   */
   async #publish(
     event: IncomingEvent,
     id: string,
+    given: boolean,
     receivedAt: Date,
   ): Promise<{ messageId: string; duplicate: boolean }> {
-    const recent = this.#recent.get(id);
+    const recent = given ? this.#recent.get(id) : undefined;
     if (recent !== undefined) {
       const messageId = await recent;
       this.#counters.duplicates += 1;
@@ -446,7 +460,7 @@ class HttpIngestImpl implements HttpIngest {
         [publishedAttributes.receivedAt]: received,
       },
     });
-    this.#recent.remember(id, publish);
+    if (given) this.#recent.remember(id, publish);
     const outcome = await within(publish, this.#publishTimeoutMs);
     if (outcome.kind === 'timeout') {
       throw TributaryError.transient(

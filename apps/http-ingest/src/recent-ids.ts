@@ -1,12 +1,16 @@
+import { Deque } from '@tributary/messagepipeline/kernel';
+
 /**
- * The publishes of the most recent event ids, at most `capacity` (the oldest go first): a retry
- * of an id still here gets the first publish's message id instead of a second message. A failed
- * publish is forgotten, so its retry publishes. Other instances do not share it: downstream
- * sinks de-duplicate on the id (BigQuery `insertId`, the SQL primary key).
+ * The publishes of the most recent given event ids, at most `capacity` (the oldest go first): a
+ * retry of an id still here gets the first publish's message id instead of a second message. A
+ * failed publish is forgotten, so its retry publishes. Other instances do not share it:
+ * downstream sinks de-duplicate on the id (BigQuery `insertId`, the SQL primary key).
  */
 export class RecentIds {
   readonly #capacity: number;
   readonly #publishes = new Map<string, Promise<string>>();
+  /** Ids in the order they were remembered, for eviction (no Map iteration on the hot path). */
+  readonly #order = new Deque<{ readonly id: string; readonly publish: Promise<string> }>();
 
   constructor(capacity: number) {
     this.#capacity = capacity;
@@ -21,9 +25,13 @@ export class RecentIds {
   remember(id: string, publish: Promise<string>): void {
     if (this.#capacity === 0) return;
     this.#publishes.set(id, publish);
-    if (this.#publishes.size > this.#capacity) {
-      const oldest = this.#publishes.keys().next();
-      if (oldest.done !== true) this.#publishes.delete(oldest.value);
+    this.#order.push({ id, publish });
+    while (this.#order.length > this.#capacity) {
+      const oldest = this.#order.shift();
+      // Only if the id still maps to that publish: a failed one was deleted, a later one stays.
+      if (oldest !== undefined && this.#publishes.get(oldest.id) === oldest.publish) {
+        this.#publishes.delete(oldest.id);
+      }
     }
     publish.catch(() => {
       if (this.#publishes.get(id) === publish) this.#publishes.delete(id);
