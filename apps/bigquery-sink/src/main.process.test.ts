@@ -14,14 +14,13 @@ import {
 } from '@tributary/local-gcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const root = join(import.meta.dirname, '../../..');
 const main = join(import.meta.dirname, 'main.ts');
 const appDir = join(import.meta.dirname, '..');
 
 type Child = AppProcess;
 
 function runMain(env: Readonly<Record<string, string>>): Child {
-  return startAppProcess(main, env, root);
+  return startAppProcess(main, env);
 }
 
 function environment(overrides: Readonly<Record<string, string>>): Record<string, string> {

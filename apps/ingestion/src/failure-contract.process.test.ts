@@ -16,13 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestionEnvironment, writeRoutesFile } from './test-support/ingestion-env.js';
 import { collectTopic, type Collected } from './test-support/pubsub.js';
 
-const root = join(import.meta.dirname, '../../..');
 const main = join(import.meta.dirname, 'main.ts');
 
 type Child = AppProcess;
 
 function runMain(env: Readonly<Record<string, string>>): Child {
-  return startAppProcess(main, env, root);
+  return startAppProcess(main, env);
 }
 
 interface Readiness {

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import {
   findFreePort,
+  startAppProcess,
   startPrivateMosquitto,
   testEnv,
   uniqueName,
-  startAppProcess,
   type AppProcess,
 } from '@tributary/local-gcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,13 +15,12 @@ import { publishAll } from './test-support/mqtt-publisher.js';
 import { ingestionEnvironment, writeRoutesFile } from './test-support/ingestion-env.js';
 import { collectTopic, tally, waitUntil, type Collected } from './test-support/pubsub.js';
 
-const root = join(import.meta.dirname, '../../..');
 const main = join(import.meta.dirname, 'main.ts');
 
 type Child = AppProcess;
 
 function runMain(env: Readonly<Record<string, string>>): Child {
-  return startAppProcess(main, env, root);
+  return startAppProcess(main, env);
 }
 
 /**

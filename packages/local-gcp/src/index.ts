@@ -46,6 +46,6 @@ export type { StackEnv, StackEnvName } from './harness/stack-env.js';
 export { testEnv } from './harness/test-env.js';
 export { uniqueName } from './harness/unique-name.js';
 export { productionClosure } from './harness/production-closure.js';
-export { startAppProcess } from './harness/app-process.js';
-export type { AppProcess } from './harness/app-process.js';
 export type { ProductionClosure } from './harness/production-closure.js';
+export { startAppProcess, waitForAppReady } from './harness/app-process.js';
+export type { AppProcess } from './harness/app-process.js';

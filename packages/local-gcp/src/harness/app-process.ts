@@ -1,31 +1,28 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 
-/** An app's `main.ts` running as a child process, as Cloud Run would run the built file. */
+/** An app's `main.ts` running as a child process, as a test started it. */
 export interface AppProcess {
   readonly process: ChildProcess;
-  /** Resolves with the exit code (`null` when killed by a signal). */
+  /** Resolves with the exit code (`null` when a signal ended it). */
   readonly exit: Promise<number | null>;
-  /** Everything written to stdout and stderr so far. */
+  /** stdout and stderr so far, interleaved. */
   output(): string;
-  /** Everything written to stderr so far. */
   stderr(): string;
 }
 
+const repositoryRoot = join(import.meta.dirname, '../../../..');
+
 /**
- * Starts `entry` (an app's `src/main.ts`) in a child process from source (`tsx`, with the
- * `@tributary/source` condition), with only `PATH`, `HOME` and `env` in its environment, so a
- * test controls every variable the app reads. The process tests of every app use it.
+ * Runs an app's `main.ts` from source (tsx, the `@tributary/source` condition) with exactly `env`
+ * plus `PATH` and `HOME`, the way a container would run it with its environment.
  */
-export function startAppProcess(
-  entry: string,
-  env: Readonly<Record<string, string>>,
-  cwd: string,
-): AppProcess {
+export function startAppProcess(main: string, env: Readonly<Record<string, string>>): AppProcess {
   const child = spawn(
     process.execPath,
-    ['--conditions=@tributary/source', '--import', 'tsx', entry],
+    ['--conditions=@tributary/source', '--import', 'tsx', main],
     {
-      cwd,
+      cwd: repositoryRoot,
       env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -38,7 +35,30 @@ export function startAppProcess(
     stderr += chunk.toString();
   });
   const exit = new Promise<number | null>((resolve) => {
-    child.once('exit', resolve);
+    child.once('exit', (code) => {
+      resolve(code);
+    });
   });
   return { process: child, exit, output: () => output, stderr: () => stderr };
+}
+
+/** Polls `GET <baseUrl>/readyz` until it answers 200; throws with the app's output after `timeoutMs`. */
+export async function waitForAppReady(
+  baseUrl: string,
+  app: AppProcess,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await fetch(`${baseUrl}/readyz`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (app.process.exitCode !== null) {
+      throw new Error(`exited with ${app.process.exitCode} before ready: ${app.output()}`);
+    }
+    if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms: ${app.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { PubSub } from '@google-cloud/pubsub';
+import { type Logger } from '@tributary/messagepipeline';
+import { createPubSubProducer, type PubSubProducer } from '@tributary/messagepipeline/pubsub';
+import { ConfigInvalidError, type Registry } from '@tributary/runtime';
+import type { OAuth2Client } from 'google-auth-library';
+import { createAuthenticator, parseApiKeyHashes } from './auth.js';
+import type { HttpIngestConfig } from './config.js';
+import { createHttpIngest, type HttpIngest } from './ingest.js';
+import { openApiDocument } from './openapi.js';
+
+/** The wired parts of the http-ingest app. */
+export interface HttpIngestApp {
+  readonly pubsub: PubSub;
+  readonly producer: PubSubProducer;
+  readonly ingest: HttpIngest;
+}
+
+/** Collaborators the composition root passes in. */
+export interface HttpIngestDeps {
+  readonly logger: Logger;
+  readonly registry?: Registry | undefined;
+  /** @defaultValue a client for `GOOGLE_CLOUD_PROJECT` */
+  readonly pubsub?: PubSub | undefined;
+  /** Verifies ID tokens. @defaultValue one that fetches Google's certificates */
+  readonly oauthClient?: OAuth2Client | undefined;
+}
+
+/**
+ * The accepted API key digests: `API_KEYS` and the lines of `API_KEYS_FILE`.
+ * @throws `ConfigInvalidError` naming `API_KEYS_FILE` when it holds something else
+ */
+export function loadApiKeyHashes(config: HttpIngestConfig): Buffer[] {
+  const hashes = config.API_KEYS === undefined ? [] : parseApiKeyHashes(config.API_KEYS);
+  if (config.API_KEYS_FILE !== undefined) {
+    try {
+      hashes.push(...parseApiKeyHashes(readFileSync(config.API_KEYS_FILE, 'utf8')));
+    } catch (error) {
+      throw new ConfigInvalidError([
+        {
+          variable: 'API_KEYS_FILE',
+          problem: error instanceof Error ? error.message : String(error),
+        },
+      ]);
+    }
+  }
+  return hashes;
+}
+
+/** A Pub/Sub producer for `TOPIC` and the HTTP API publishing through it. */
+export function buildHttpIngest(config: HttpIngestConfig, deps: HttpIngestDeps): HttpIngestApp {
+  const { logger } = deps;
+  const pubsub = deps.pubsub ?? new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
+  const producer = createPubSubProducer({
+    pubsub,
+    topicName: config.TOPIC,
+    batching: {
+      maxMessages: config.PUBSUB_BATCH_MAX_MESSAGES,
+      maxMilliseconds: config.PUBSUB_BATCH_MAX_MS,
+    },
+    maxOutstandingMessages: config.PUBSUB_MAX_OUTSTANDING_MESSAGES,
+    logger,
+  });
+  const apiKeyHashes = loadApiKeyHashes(config);
+  const authenticate = createAuthenticator({
+    apiKeyHashes,
+    oidcAudience: config.OIDC_AUDIENCE,
+    oidcAllowedEmails: config.OIDC_ALLOWED_EMAILS,
+    oauthClient: deps.oauthClient,
+    disabled: config.AUTH_DISABLED,
+  });
+  const ingest = createHttpIngest({
+    producer,
+    authenticate,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    maxBatchEvents: config.MAX_BATCH_EVENTS,
+    maxInFlightRequests: config.MAX_IN_FLIGHT_REQUESTS,
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+    idempotencyCacheSize: config.IDEMPOTENCY_CACHE_SIZE,
+    openApi: openApiDocument({
+      maxEvents: config.MAX_BATCH_EVENTS,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      apiKeys: apiKeyHashes.length > 0,
+      oidc: config.OIDC_AUDIENCE !== undefined,
+    }),
+    registry: deps.registry,
+    logger,
+  });
+  return { pubsub, producer, ingest };
+}

@@ -1,0 +1,11 @@
+import { fileURLToPath } from 'node:url';
+import { productionClosure } from '@tributary/local-gcp';
+import { describe, expect, it } from 'vitest';
+
+describe('http-ingest production closure', () => {
+  it('holds the libraries the app runs on and no test infrastructure', () => {
+    const closure = productionClosure(fileURLToPath(new URL('..', import.meta.url)));
+    expect(closure.packages).toEqual(['@tributary/messagepipeline', '@tributary/runtime']);
+    expect(closure.tsconfigProjects).toEqual(['packages/messagepipeline', 'packages/runtime']);
+  });
+});
