@@ -76,6 +76,8 @@ export function createGcsUploader(options: GcsUploaderOptions): GcsUploader {
       const objectName = objectNameFor(prefix, key, records);
       const encoded = await writeJsonlGzip(records, level);
       const last = records.at(-1)?.message.publishTime;
+      const crc32c = new CRC32C();
+      crc32c.update(encoded.data);
       const save = bucket.file(objectName).save(encoded.data, {
         resumable: false,
         validation: 'crc32c',
@@ -84,7 +86,7 @@ export function createGcsUploader(options: GcsUploaderOptions): GcsUploader {
         metadata: {
           contentType: 'application/x-ndjson',
           contentEncoding: 'gzip',
-          crc32c: CRC32C.from(encoded.data).toString(),
+          crc32c: crc32c.toString(),
           metadata: {
             records: String(encoded.records),
             firstPublishTime: records[0]?.message.publishTime.toISOString() ?? '',
