@@ -173,7 +173,13 @@ describe('archive sink on our GCS server', () => {
     expect(failure).toMatchObject({ code: 'NOT_FOUND', destination: true });
     expect((failure as Error).message).toContain(missing);
 
-    const { sink, publish, broker } = harness(storage, missing, { maxItems: 1 });
+    const refused = harness(storage, missing);
+    await expect(refused.sink.start()).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    const { sink, publish, broker } = harness(storage, missing, {
+      maxItems: 1,
+      checkBucket: false,
+    });
     await sink.start();
     await publish('north', '{}');
     await until(() => !sink.health().ready);

@@ -22,6 +22,11 @@ export interface ArchiveSinkOptions extends Omit<
   readonly uploader: GcsUploader;
   /** How messages are grouped into object folders. */
   readonly keys?: KeyTemplateOptions | undefined;
+  /**
+   * Check the bucket in `start()`: a missing bucket or a refusal then fails startup with a
+   * `destination` error naming it, instead of a loop of nacks. @defaultValue true
+   */
+  readonly checkBucket?: boolean | undefined;
 }
 
 /** What {@link ArchiveSink.stats} reports, beside the keyed batching figures. */
@@ -102,7 +107,10 @@ export function createArchiveSink(options: ArchiveSinkOptions): ArchiveSink {
     },
   });
   return {
-    start: () => service.start(),
+    start: async () => {
+      if (options.checkBucket ?? true) await uploader.checkBucket();
+      await service.start();
+    },
     stop: (stopOptions) => service.stop(stopOptions),
     get done() {
       return service.done;
