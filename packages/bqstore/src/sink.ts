@@ -99,7 +99,7 @@ export const bigQuerySinkStatsDescription: StatsDescription<BigQuerySinkStats> =
 };
 
 /** A BatchingService that writes messages as rows, with its counters. */
-export interface BigQuerySink extends BatchingService {
+export interface BigQuerySink extends Omit<BatchingService, 'stats'> {
   stats(): BigQuerySinkStats;
 }
 

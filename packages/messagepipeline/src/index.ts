@@ -23,7 +23,13 @@ export type {
 } from './ports.js';
 export { emit, skip } from './transformer.js';
 export type { Transformer, TransformResult } from './transformer.js';
-export type { BatchProcessor, ItemFailure, ProcessableItem, StreamProcessor } from './processor.js';
+export type {
+  BatchContext,
+  BatchProcessor,
+  ItemFailure,
+  ProcessableItem,
+  StreamProcessor,
+} from './processor.js';
 export type { FlushReason, PipelineEvent, PipelineObserver } from './observer.js';
 export { buildDeadLetter, createDeadLetterPublisher, deadLetterAttributes } from './dead-letter.js';
 export type {
@@ -45,5 +51,14 @@ export type { RetryCallOptions, RetryOptions, RetryPolicy } from './retry.js';
 export type { PipelineServiceOptions } from './services/options.js';
 export { createStreamingService, DEFAULT_STREAMING_OPTIONS } from './services/streaming-service.js';
 export type { StreamingService, StreamingServiceOptions } from './services/streaming-service.js';
-export { createBatchingService, DEFAULT_BATCHING_OPTIONS } from './services/batching-service.js';
-export type { BatchingService, BatchingServiceOptions } from './services/batching-service.js';
+export {
+  batchingServiceStatsDescription,
+  createBatchingService,
+  DEFAULT_BATCHING_OPTIONS,
+} from './services/batching-service.js';
+export type {
+  BatchingService,
+  BatchingServiceOptions,
+  BatchingServiceStats,
+  PressureFlush,
+} from './services/batching-service.js';

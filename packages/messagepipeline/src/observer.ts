@@ -1,8 +1,11 @@
 import type { TributaryError } from './errors.js';
 import type { Message } from './message.js';
 
-/** Why a batch was flushed. */
-export type FlushReason = 'items' | 'bytes' | 'age' | 'sink' | 'stop';
+/**
+ * Why a batch was flushed; `pressure`: to keep within the byte budget or the open-key limit of
+ * keyed batching.
+ */
+export type FlushReason = 'items' | 'bytes' | 'age' | 'sink' | 'stop' | 'pressure';
 
 /**
  * What a pipeline stage reports as it works; a metrics layer turns these into counters and

@@ -1,4 +1,5 @@
 import type { Message } from './message.js';
+import type { FlushReason } from './observer.js';
 
 /** A transformed payload together with the message it came from. */
 export interface ProcessableItem<T> {
@@ -20,6 +21,14 @@ export interface ItemFailure {
   readonly error: unknown;
 }
 
+/** What a {@link BatchProcessor} is told about the batch it handles. */
+export interface BatchContext {
+  /** The batch's key in keyed mode (the `key` option); `undefined` otherwise. */
+  readonly key: string | undefined;
+  /** Why the batch was flushed. */
+  readonly reason: FlushReason;
+}
+
 /**
  * Handles a batch and reports an outcome per item, so one bad row never fails its whole batch:
  * resolve with the failed items (an empty array when all succeeded). Throwing fails every item.
@@ -27,4 +36,5 @@ export interface ItemFailure {
 export type BatchProcessor<T> = (
   items: readonly ProcessableItem<T>[],
   signal: AbortSignal,
+  context: BatchContext,
 ) => Promise<readonly ItemFailure[]>;

@@ -125,4 +125,36 @@ describe('README examples', () => {
     expect(broker.subscriptionStats('readings-sub').backlogMessages).toBe(0);
     await broker.close();
   });
+
+  it('BatchingService: one batch per key', async () => {
+    const lines: string[] = [];
+    const console = { log: (...args: unknown[]) => lines.push(args.join(' ')) };
+    const broker = createInMemoryBroker();
+    broker.createTopic('readings');
+    broker.createSubscription('readings-sub', { topic: 'readings' });
+
+    const archive = createBatchingService<Uint8Array>({
+      stage: 'keyed-example',
+      consumer: broker.consumer('readings-sub'),
+      transformer: (message) => emit(message.data),
+      key: (item) => item.message.attributes['site'] ?? '_unknown',
+      processor: async (items, _signal, context) => {
+        console.log('flush', context.key, items.length);
+        return [];
+      },
+      maxOpenKeys: 100,
+      maxBufferedBytes: 8 * 1024 * 1024,
+    });
+
+    await archive.start();
+    const producer = broker.producer('readings');
+    for (const site of ['north', 'south', 'north', undefined]) {
+      const attributes: Record<string, string> = site === undefined ? {} : { site };
+      await producer.publish({ data: new TextEncoder().encode('{}'), attributes });
+    }
+    await until(() => archive.stats().openKeys === 3);
+    await archive.stop();
+    expect(lines).toEqual(['flush north 2', 'flush south 1', 'flush _unknown 1']);
+    await broker.close();
+  });
 });

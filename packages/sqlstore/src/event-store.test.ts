@@ -1,4 +1,4 @@
-import { createMessage, type ProcessableItem } from '@tributary/messagepipeline';
+import { createMessage, type BatchContext, type ProcessableItem } from '@tributary/messagepipeline';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { toEventRow, type EventRow } from './event-row.js';
@@ -10,6 +10,9 @@ import {
   useSqlTestContext,
   uniqueTable,
 } from './test-support/mysql.js';
+
+/** A batch flushed by size, not keyed: how the sink's service calls the store. */
+const sizeFlush: BatchContext = { key: undefined, reason: 'items' };
 
 const context = useSqlTestContext();
 const pool = (): Pool => context.pool();
@@ -39,7 +42,7 @@ describe('event store', () => {
     const batch = items(['a', 'b'], {
       a: { user_id: 42, timestamp: '2024-05-01T10:00:00.123456Z' },
     });
-    expect(await store.write(batch, new AbortController().signal)).toEqual([]);
+    expect(await store.write(batch, new AbortController().signal, sizeFlush)).toEqual([]);
     const [rows] = await pool().query<RowDataPacket[]>(
       `SELECT id, type, source, user_id, data, created_at FROM \`${store.table}\` ORDER BY id`,
     );
@@ -60,8 +63,8 @@ describe('event store', () => {
   it('writes a redelivered event once and counts the duplicate', async () => {
     const store = await startedStore();
     const signal = new AbortController().signal;
-    expect(await store.write(items(ids(10)), signal)).toEqual([]);
-    expect(await store.write(items([...ids(5), 'new']), signal)).toEqual([]);
+    expect(await store.write(items(ids(10)), signal, sizeFlush)).toEqual([]);
+    expect(await store.write(items([...ids(5), 'new']), signal, sizeFlush)).toEqual([]);
     expect(await countRows(pool(), store.table)).toBe(11);
     expect(store.stats()).toMatchObject({ rowsWritten: 11, duplicateRows: 5 });
   });
@@ -69,7 +72,7 @@ describe('event store', () => {
   it('isolates a row too long for its column and writes the rest of the batch', async () => {
     const store = await startedStore();
     const batch = items(ids(50), { e17: { type: 'x'.repeat(300) } });
-    const failures = await store.write(batch, new AbortController().signal);
+    const failures = await store.write(batch, new AbortController().signal, sizeFlush);
     expect(failures).toHaveLength(1);
     expect(failures[0]?.index).toBe(17);
     expect(failures[0]?.error).toMatchObject({ retriable: false, code: 'SINK_FAILED' });
@@ -82,7 +85,7 @@ describe('event store', () => {
   it('reports a missing table as a destination failure and turns not ready', async () => {
     const store = await startedStore();
     await pool().query(`DROP TABLE \`${store.table}\``);
-    const failures = await store.write(items(['a']), new AbortController().signal);
+    const failures = await store.write(items(['a']), new AbortController().signal, sizeFlush);
     expect(failures[0]?.error).toMatchObject({ destination: true, code: 'NOT_FOUND' });
     expect(store.health()).toMatchObject({ ready: false });
   });

@@ -2,13 +2,15 @@ import { InvalidArgumentError, toTributaryError, TributaryError } from '../error
 import { deferred, type Deferred } from '../kernel/deferred.js';
 import { isPromise } from '../internal/is-promise.js';
 import { sleep } from '../kernel/deadline.js';
+import { Deque } from '../kernel/deque.js';
 import type { HealthReporter, Service } from '../lifecycle.js';
+import type { StatsDescription } from '../stats.js';
 import type { Message } from '../message.js';
 import type { FlushReason } from '../observer.js';
-import type { BatchProcessor, ItemFailure, ProcessableItem } from '../processor.js';
+import type { BatchContext, BatchProcessor, ItemFailure, ProcessableItem } from '../processor.js';
 import { retryAfter, retryDelayMs } from '../retry.js';
 import type { TransformResult } from '../transformer.js';
-import { requireInteger, requireNumber } from '../kernel/validate.js';
+import { requireFunction, requireInteger, requireNumber } from '../kernel/validate.js';
 import {
   resolvePipelineOptions,
   type PipelineServiceOptions,
@@ -49,7 +51,60 @@ export interface BatchingServiceOptions<T> extends PipelineServiceOptions<T> {
    * stops and `done` rejects.
    */
   readonly flushTrigger?: AsyncIterable<unknown> | undefined;
+  /**
+   * Keyed mode: one open batch per key this returns (for example a table, or a date and a
+   * device location), each with its own `maxItems` / `maxBytes` / `maxWaitMs` counted from its
+   * own oldest item, so one key's flush never postpones another's. The processor gets the key in
+   * its {@link BatchContext}. If it throws, the message fails (a {@link TributaryError} as
+   * classified, anything else as permanent `INVALID_PAYLOAD`).
+   * @defaultValue undefined (one batch for everything)
+   */
+  readonly key?: ((item: ProcessableItem<T>) => string) | undefined;
+  /**
+   * Keyed mode: at most this many keys have an open batch. A new key past it flushes open
+   * batches (reason `pressure`, `pressureFlush` order) down to three quarters of this.
+   * @defaultValue 1_000
+   */
+  readonly maxOpenKeys?: number | undefined;
+  /**
+   * Byte budget over every batch held (open, waiting for a slot and flushing). An item that would
+   * pass it flushes open batches (reason `pressure`) until the open ones hold at most three
+   * quarters of it, and intake waits until the item fits: the service never buffers beyond it
+   * (an item larger than the budget alone is taken when nothing else is held). At least `maxBytes`.
+   * @defaultValue 67_108_864 (64 MiB) in keyed mode; unbounded otherwise (there at most
+   * `maxConcurrentFlushes + 1` batches are held anyway)
+   */
+  readonly maxBufferedBytes?: number | undefined;
+  /** Which open batches pressure flushes first. @defaultValue `'largest'` */
+  readonly pressureFlush?: PressureFlush | undefined;
 }
+
+/** The order in which pressure flushes open batches: the largest or the oldest first. */
+export type PressureFlush = 'largest' | 'oldest';
+
+/** What {@link BatchingService.stats} reports. */
+export interface BatchingServiceStats {
+  /** Keys with an open batch (1 or 0 without a `key` function). */
+  readonly openKeys: number;
+  /** Bytes held in open, waiting and flushing batches. */
+  readonly bufferedBytes: number;
+  /** The configured `maxBufferedBytes` (`Infinity` when unbounded). */
+  readonly bufferBudgetBytes: number;
+  /** Batches flushed because of budget or open-key pressure. */
+  readonly pressureFlushes: number;
+}
+
+/** Describes {@link BatchingServiceStats} for `exposeStats`. */
+export const batchingServiceStatsDescription: StatsDescription<BatchingServiceStats> = {
+  openKeys: { kind: 'gauge', help: 'Keys with an open batch' },
+  bufferedBytes: { kind: 'gauge', help: 'Bytes held in open, waiting and flushing batches' },
+  bufferBudgetBytes: { kind: 'gauge', help: 'The byte budget of held batches' },
+  pressureFlushes: {
+    kind: 'counter',
+    name: 'pressure_flushes',
+    help: 'Batches flushed because of budget or open-key pressure',
+  },
+};
 
 /** The defaults of {@link BatchingServiceOptions}. */
 export const DEFAULT_BATCHING_OPTIONS = Object.freeze({
@@ -57,6 +112,9 @@ export const DEFAULT_BATCHING_OPTIONS = Object.freeze({
   maxBytes: 5 * 1024 * 1024,
   maxWaitMs: 5_000,
   maxConcurrentFlushes: 2,
+  maxOpenKeys: 1_000,
+  keyedMaxBufferedBytes: 64 * 1024 * 1024,
+  pressureFlush: 'largest',
 });
 
 /**
@@ -66,7 +124,10 @@ export const DEFAULT_BATCHING_OPTIONS = Object.freeze({
  * Each item is settled by its own outcome: ok: ack; permanent: dead-letter then ack; transient:
  * the failed items alone are retried with backoff, then nacked. One bad row never fails its batch.
  */
-export type BatchingService = Service & HealthReporter;
+export interface BatchingService extends Service, HealthReporter {
+  /** Open keys, bytes held against the budget, pressure flushes. */
+  stats(): BatchingServiceStats;
+}
 
 /**
  * Creates a {@link BatchingService}. Call `start()` to begin pulling.
@@ -84,6 +145,10 @@ interface ResolvedBatchingOptions<T> {
   readonly maxWaitMs: number;
   readonly maxConcurrentFlushes: number;
   readonly flushTrigger: AsyncIterable<unknown> | undefined;
+  readonly key: ((item: ProcessableItem<T>) => string) | undefined;
+  readonly maxOpenKeys: number;
+  readonly maxBufferedBytes: number;
+  readonly pressureFlush: PressureFlush;
 }
 
 /** Validates every option in one place. */
@@ -97,11 +162,24 @@ function resolveBatchingOptions<T>(options: BatchingServiceOptions<T>): Resolved
     throw InvalidArgumentError.for('flushTrigger', 'must be an AsyncIterable');
   }
   const defaults = DEFAULT_BATCHING_OPTIONS;
+  const key = options.key;
+  if (key !== undefined) requireFunction('key', key);
+  const maxBytes = requireInteger('maxBytes', options.maxBytes ?? defaults.maxBytes, 1);
+  const maxBufferedBytes = requireNumber(
+    'maxBufferedBytes',
+    options.maxBufferedBytes ?? (key === undefined ? Infinity : defaults.keyedMaxBufferedBytes),
+    maxBytes,
+    { allowInfinity: true },
+  );
+  const pressureFlush: string = options.pressureFlush ?? defaults.pressureFlush;
+  if (pressureFlush !== 'largest' && pressureFlush !== 'oldest') {
+    throw InvalidArgumentError.for('pressureFlush', "must be 'largest' or 'oldest'");
+  }
   return {
     base,
     processor: options.processor,
     maxItems: requireInteger('maxItems', options.maxItems ?? defaults.maxItems, 1),
-    maxBytes: requireInteger('maxBytes', options.maxBytes ?? defaults.maxBytes, 1),
+    maxBytes,
     maxWaitMs: requireNumber('maxWaitMs', options.maxWaitMs ?? defaults.maxWaitMs, 1, {
       allowInfinity: true,
     }),
@@ -111,19 +189,33 @@ function resolveBatchingOptions<T>(options: BatchingServiceOptions<T>): Resolved
       1,
     ),
     flushTrigger: trigger,
+    key,
+    maxOpenKeys:
+      key === undefined
+        ? 1
+        : requireInteger('maxOpenKeys', options.maxOpenKeys ?? defaults.maxOpenKeys, 1),
+    maxBufferedBytes,
+    pressureFlush,
   };
 }
 
 /** A batch being filled or flushed; `receivedAt[i]` belongs to `items[i]`. */
 interface Batch<T> {
+  readonly key: string | undefined;
   readonly items: ProcessableItem<T>[];
   readonly receivedAt: number[];
   bytes: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-function newBatch<T>(): Batch<T> {
-  return { items: [], receivedAt: [], bytes: 0 };
+/** A closed batch waiting for a flush slot. */
+interface ReadyBatch<T> {
+  readonly batch: Batch<T>;
+  readonly reason: FlushReason;
 }
+
+/** The map key of the one open batch when no `key` function is set. */
+const SINGLE = '';
 
 class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingService {
   readonly #process: BatchProcessor<T>;
@@ -132,12 +224,20 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
   readonly #maxWaitMs: number;
   readonly #maxFlushes: number;
   readonly #trigger: AsyncIterable<unknown> | undefined;
+  readonly #keyOf: ((item: ProcessableItem<T>) => string) | undefined;
+  readonly #maxKeys: number;
+  readonly #budget: number;
+  readonly #pressureFlush: PressureFlush;
   #triggerIterator: AsyncIterator<unknown> | undefined;
-  #open: Batch<T> = newBatch();
-  #ageTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Open batches by key, in the order their oldest item arrived. */
+  #open = new Map<string, Batch<T>>();
+  #openBytes = 0;
+  /** Bytes of every batch held: open, waiting for a slot and flushing. */
+  #heldBytes = 0;
+  #pressureFlushes = 0;
+  /** Closed batches waiting for a flush slot; intake waits while any does. */
+  readonly #ready = new Deque<ReadyBatch<T>>();
   readonly #flushing = new Set<Batch<T>>();
-  /** Why the open batch must flush as soon as a flush slot frees (intake waits meanwhile). */
-  #pending: FlushReason | undefined;
   #slotFreed: Deferred<void> | undefined;
   /** The message the intake path is transforming, not yet in a batch. */
   #current: Message | undefined;
@@ -152,6 +252,19 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
     this.#maxWaitMs = resolved.maxWaitMs;
     this.#maxFlushes = resolved.maxConcurrentFlushes;
     this.#trigger = resolved.flushTrigger;
+    this.#keyOf = resolved.key;
+    this.#maxKeys = resolved.maxOpenKeys;
+    this.#budget = resolved.maxBufferedBytes;
+    this.#pressureFlush = resolved.pressureFlush;
+  }
+
+  stats(): BatchingServiceStats {
+    return {
+      openKeys: this.#open.size,
+      bufferedBytes: this.#heldBytes,
+      bufferBudgetBytes: this.#budget,
+      pressureFlushes: this.#pressureFlushes,
+    };
   }
 
   protected override onStarted(): void {
@@ -180,11 +293,11 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
         this.logger.warn({ err: error }, 'closing the flush trigger failed');
       });
     }
-    this.#requestFlush('stop');
+    this.#closeAll('stop');
   }
 
   protected onStopping(): void {
-    // Intake ends by itself: flushes in progress free the slots it may wait for.
+    // Intake ends by itself: flushes in progress free the slots (and bytes) it may wait for.
   }
 
   protected forceSettle(): number {
@@ -196,15 +309,17 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
       }
     };
     nack(this.#current, this.#currentReceivedAt);
-    for (const batch of [this.#open, ...this.#flushing]) {
+    const held = [...this.#open.values(), ...this.#ready.drain().map((r) => r.batch)];
+    for (const batch of [...held, ...this.#flushing]) {
+      clearTimeout(batch.timer);
       batch.items.forEach((item, i) => {
         nack(item.message, batch.receivedAt[i] ?? 0);
       });
     }
-    clearTimeout(this.#ageTimer);
-    this.#ageTimer = undefined;
-    this.#open = newBatch();
-    this.#pending = undefined;
+    this.#open = new Map();
+    this.#openBytes = 0;
+    this.#heldBytes = 0;
+    for (const batch of this.#flushing) this.#heldBytes += batch.bytes;
     this.#wakeIntake();
     return nacked;
   }
@@ -244,21 +359,25 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
         },
       );
     } catch (failure) {
-      this.#current = undefined;
-      if (message.outcome === undefined) {
-        try {
-          await settler.fail(message, toTributaryError(failure), receivedAt, signal.aborted);
-        } catch (failed) {
-          this.logger.error({ messageId: message.id, err: failed }, 'settling failed');
-        }
-      }
-      this.release(message);
-      return;
+      return this.#settleUnbatched(message, receivedAt, failure);
     }
     return this.#add(message, receivedAt, result);
   }
 
-  /** Adds a transformed message to the open batch; returns a promise when intake must wait. */
+  /** Settles a message that failed before it reached a batch. */
+  async #settleUnbatched(message: Message, receivedAt: number, failure: unknown): Promise<void> {
+    this.#current = undefined;
+    if (message.outcome === undefined) {
+      try {
+        await this.settler.fail(message, toTributaryError(failure), receivedAt, this.aborted);
+      } catch (failed) {
+        this.logger.error({ messageId: message.id, err: failed }, 'settling failed');
+      }
+    }
+    this.release(message);
+  }
+
+  /** Adds a transformed message to its key's open batch; returns a promise when intake must wait. */
   #add(
     message: Message,
     receivedAt: number,
@@ -270,53 +389,102 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
       this.release(message);
       return undefined;
     }
-    const size = message.size;
-    const open = this.#open;
-    if (open.items.length > 0 && open.bytes + size > this.#maxBytes) this.#requestFlush('bytes');
-    if (this.#pending !== undefined) {
-      return this.#addWhenFlushed(message, receivedAt, { message, payload: result.value });
+    const item: ProcessableItem<T> = { message, payload: result.value };
+    let key = SINGLE;
+    if (this.#keyOf !== undefined) {
+      try {
+        key = this.#keyOf(item);
+        if (typeof key !== 'string') throw new TypeError(`key function returned ${typeof key}`);
+      } catch (error) {
+        const failure =
+          error instanceof TributaryError
+            ? error
+            : TributaryError.permanent('INVALID_PAYLOAD', `batch key failed: ${String(error)}`);
+        return this.#settleUnbatched(message, receivedAt, failure);
+      }
     }
-    this.#push(receivedAt, { message, payload: result.value });
-    return this.#flushPending() ? this.#waitForSlot() : undefined;
+    if (!this.#admit(key, message.size)) return this.#addWhenAdmitted(key, receivedAt, item);
+    this.#push(key, receivedAt, item);
+    return this.#ready.length > 0 ? this.#waitForSlot() : undefined;
   }
 
-  async #addWhenFlushed(
-    message: Message,
-    receivedAt: number,
-    item: ProcessableItem<T>,
-  ): Promise<void> {
+  async #addWhenAdmitted(key: string, receivedAt: number, item: ProcessableItem<T>): Promise<void> {
+    const message = item.message;
     this.#current = message;
     this.#currentReceivedAt = receivedAt;
-    while (this.#flushPending() && !this.aborted) await this.#waitForSlot();
+    do {
+      await this.#waitForSlot();
+    } while (!this.aborted && !this.#admit(key, message.size));
     this.#current = undefined;
     if (this.aborted) {
       this.release(message); // nacked by the deadline
       return;
     }
-    this.#push(receivedAt, item);
-    if (this.#flushPending()) await this.#waitForSlot();
+    this.#push(key, receivedAt, item);
+    if (this.#ready.length > 0) await this.#waitForSlot();
   }
 
-  #push(receivedAt: number, item: ProcessableItem<T>): void {
-    const open = this.#open;
-    open.items.push(item);
-    open.receivedAt.push(receivedAt);
-    open.bytes += item.message.size;
-    if (open.items.length === 1 && this.#maxWaitMs !== Infinity) {
-      this.#ageTimer = setTimeout(this.#onAge, this.#maxWaitMs);
+  /**
+   * Makes room for an item of `size` bytes for `key`: flushes the key's batch when the item would
+   * take it past `maxBytes`, and relieves pressure on the byte budget and the open keys. True when
+   * the item may be added now; otherwise intake waits for a flush to finish.
+   */
+  #admit(key: string, size: number): boolean {
+    const open = this.#open.get(key);
+    if (open !== undefined && open.bytes + size > this.#maxBytes) this.#close(open, 'bytes');
+    if (this.#heldBytes + size > this.#budget) {
+      // Down to three quarters of the budget, so one scan serves many items.
+      const target = (this.#budget * 3) / 4 - size;
+      this.#relieve(() => this.#openBytes > target);
     }
-    if (open.items.length >= this.#maxItems) this.#requestFlush('items');
-    else if (open.bytes >= this.#maxBytes) this.#requestFlush('bytes');
+    if (!this.#open.has(key) && this.#open.size >= this.#maxKeys) {
+      const target = Math.floor((this.#maxKeys * 3) / 4);
+      this.#relieve(() => this.#open.size > target);
+    }
+    return (
+      this.#ready.length === 0 && (this.#heldBytes + size <= this.#budget || this.#heldBytes === 0)
+    );
   }
 
-  readonly #onAge = (): void => {
-    this.#ageTimer = undefined;
-    this.#requestFlush('age');
-  };
+  /** Flushes open batches, largest or oldest first (reason `pressure`), while `over()` holds. */
+  #relieve(over: () => boolean): void {
+    if (!over()) return;
+    const victims = [...this.#open.values()];
+    if (this.#pressureFlush === 'largest') victims.sort((a, b) => b.bytes - a.bytes);
+    for (const batch of victims) {
+      if (!over()) return;
+      this.#pressureFlushes++;
+      this.#close(batch, 'pressure');
+    }
+  }
 
-  /** The open batch must flush but every slot is busy: intake waits. */
-  #flushPending(): boolean {
-    return this.#pending !== undefined;
+  #push(key: string, receivedAt: number, item: ProcessableItem<T>): void {
+    let batch = this.#open.get(key);
+    if (batch === undefined) {
+      batch = {
+        key: this.#keyOf === undefined ? undefined : key,
+        items: [],
+        receivedAt: [],
+        bytes: 0,
+        timer: undefined,
+      };
+      this.#open.set(key, batch);
+      if (this.#maxWaitMs !== Infinity) {
+        const aged = batch;
+        batch.timer = setTimeout(() => {
+          aged.timer = undefined;
+          this.#close(aged, 'age');
+        }, this.#maxWaitMs);
+      }
+    }
+    const size = item.message.size;
+    batch.items.push(item);
+    batch.receivedAt.push(receivedAt);
+    batch.bytes += size;
+    this.#openBytes += size;
+    this.#heldBytes += size;
+    if (batch.items.length >= this.#maxItems) this.#close(batch, 'items');
+    else if (batch.bytes >= this.#maxBytes) this.#close(batch, 'bytes');
   }
 
   #waitForSlot(): Promise<void> {
@@ -331,29 +499,36 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
     }
   }
 
-  /** Flushes the open batch now, or as soon as a slot frees when all are busy. */
-  #requestFlush(reason: FlushReason): void {
-    if (this.#open.items.length === 0) return;
-    if (this.#flushing.size < this.#maxFlushes) this.#startFlush(reason);
-    else this.#pending ??= reason;
+  /** Closes every open batch (a `flushTrigger` tick, or stop). */
+  #closeAll(reason: FlushReason): void {
+    for (const batch of [...this.#open.values()]) this.#close(batch, reason);
   }
 
-  #startFlush(reason: FlushReason): void {
-    const batch = this.#open;
-    this.#open = newBatch();
-    clearTimeout(this.#ageTimer);
-    this.#ageTimer = undefined;
-    this.#flushing.add(batch);
-    void this.#flush(batch, reason);
+  /** Closes an open batch: it flushes now, or as soon as a slot frees when all are busy. */
+  #close(batch: Batch<T>, reason: FlushReason): void {
+    const key = batch.key ?? SINGLE;
+    if (this.#open.get(key) !== batch) return;
+    this.#open.delete(key);
+    clearTimeout(batch.timer);
+    batch.timer = undefined;
+    this.#openBytes -= batch.bytes;
+    this.#ready.push({ batch, reason });
+    this.#startReady();
+  }
+
+  #startReady(): void {
+    while (this.#flushing.size < this.#maxFlushes) {
+      const next = this.#ready.shift();
+      if (next === undefined) return;
+      this.#flushing.add(next.batch);
+      void this.#flush(next.batch, next.reason);
+    }
   }
 
   #flushDone(batch: Batch<T>): void {
-    this.#flushing.delete(batch);
-    const pending = this.#pending;
-    if (pending !== undefined) {
-      this.#pending = undefined;
-      if (this.#open.items.length > 0) this.#startFlush(pending);
-    }
+    if (!this.#flushing.delete(batch)) return; // dropped by forceSettle
+    this.#heldBytes -= batch.bytes;
+    this.#startReady();
     this.#wakeIntake();
   }
 
@@ -366,12 +541,13 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
     const settler = this.settler;
     const signal = this.signal;
     const policy = this.options.retry;
+    const context: BatchContext = { key: batch.key, reason };
     const publishing: Promise<void>[] = [];
     try {
       let items: readonly ProcessableItem<T>[] = batch.items;
       let times: readonly number[] = batch.receivedAt;
       for (let attempt = 1; ; attempt++) {
-        const failures = await this.#call(items, signal);
+        const failures = await this.#call(items, signal, context);
         const retry: { item: ProcessableItem<T>; receivedAt: number; error: TributaryError }[] = [];
         items.forEach((item, k) => {
           const message = item.message;
@@ -417,11 +593,12 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
   async #call(
     items: readonly ProcessableItem<T>[],
     signal: AbortSignal,
+    context: BatchContext,
   ): Promise<Map<number, TributaryError>> {
     const failed = new Map<number, TributaryError>();
     let failures: readonly ItemFailure[];
     try {
-      failures = await this.#process(items, signal);
+      failures = await this.#process(items, signal, context);
     } catch (thrown) {
       const error = toTributaryError(thrown);
       for (let k = 0; k < items.length; k++) failed.set(k, error);
@@ -480,7 +657,7 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
       for (;;) {
         const tick = await iterator.next();
         if (tick.done === true || this.stopping) return;
-        this.#requestFlush('sink');
+        this.#closeAll('sink');
       }
     } catch (error) {
       if (!this.stopping) this.die(error);

@@ -1,0 +1,257 @@
+import { gunzipSync } from 'node:zlib';
+import { Storage } from '@google-cloud/storage';
+import { startGcsServer, testEnv, uniqueName, type GcsServer } from '@tributary/local-gcp';
+import { createMessage, TributaryError, type FlushReason } from '@tributary/messagepipeline';
+import { createInMemoryBroker, type InMemoryBroker } from '@tributary/messagepipeline/broker';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createGcsUploader, objectNameFor } from './gcs-uploader.js';
+import { readJsonPayload } from './jsonl-writer.js';
+import { createArchiveSink, type ArchiveSinkOptions } from './sink.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function sharedStorage(): Storage {
+  const host = testEnv().STORAGE_EMULATOR_HOST;
+  const apiEndpoint = host.startsWith('http') ? host : `http://${host}`;
+  return new Storage({ apiEndpoint, projectId: 'test-proj' });
+}
+
+async function newBucket(storage: Storage): Promise<string> {
+  const name = uniqueName('ice');
+  await storage.createBucket(name);
+  cleanups.push(() =>
+    storage
+      .bucket(name)
+      .deleteFiles({ force: true })
+      .then(() => storage.bucket(name).delete()),
+  );
+  return name;
+}
+
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function harness(storage: Storage, bucket: string, options: Partial<ArchiveSinkOptions> = {}) {
+  const broker: InMemoryBroker = createInMemoryBroker();
+  broker.createTopic('in');
+  broker.createSubscription('in-sub', { topic: 'in', ackDeadlineMs: 500 });
+  const reasons: FlushReason[] = [];
+  const sink = createArchiveSink({
+    consumer: broker.consumer('in-sub'),
+    uploader: createGcsUploader({ bucket: storage.bucket(bucket), prefix: 'archive' }),
+    keys: { template: '{yyyy}/{attributes.location}' },
+    maxWaitMs: 60_000,
+    retry: { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 50 },
+    observer: (event) => {
+      if (event.type === 'batch-flushed') reasons.push(event.reason);
+    },
+    ...options,
+  });
+  cleanups.push(() => sink.stop().then(() => broker.close()));
+  const producer = broker.producer('in');
+  const publish = async (location: string | undefined, body: string) => {
+    await producer.publish({
+      data: new TextEncoder().encode(body),
+      attributes: location === undefined ? {} : { location },
+    });
+  };
+  return { broker, sink, publish, reasons };
+}
+
+async function objects(storage: Storage, bucket: string) {
+  const [files] = await storage.bucket(bucket).getFiles();
+  return files;
+}
+
+async function lines(
+  storage: Storage,
+  bucket: string,
+  name: string,
+): Promise<Record<string, unknown>[]> {
+  const [raw] = await storage.bucket(bucket).file(name).download({ decompress: false });
+  return gunzipSync(raw)
+    .toString('utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe('archive sink on our GCS server', () => {
+  it('mixed keys, one with no location: one object per key, placeholder used, lines in order', async () => {
+    const storage = sharedStorage();
+    const bucket = await newBucket(storage);
+    const { sink, publish, broker } = harness(storage, bucket);
+    await sink.start();
+    await publish('north', '{"n":1}');
+    await publish('south', '{"n":2}');
+    await publish('north', 'not json');
+    await publish(undefined, '{"n":4}');
+    await until(() => sink.stats().openKeys === 3);
+    await sink.stop();
+    expect(broker.subscriptionStats('in-sub').backlogMessages).toBe(0);
+    const files = await objects(storage, bucket);
+    const year = String(new Date().getUTCFullYear());
+    expect(files.map((f) => f.name.split('/').slice(0, 3).join('/')).sort()).toEqual([
+      `archive/${year}/_unknown`,
+      `archive/${year}/north`,
+      `archive/${year}/south`,
+    ]);
+    const north = files.find((f) => f.name.includes('/north/'))!;
+    expect(north.name).toMatch(/^archive\/\d{4}\/north\/\d{8}T\d{9}Z-[0-9a-f]{16}\.jsonl\.gz$/);
+    const rows = await lines(storage, bucket, north.name);
+    expect(rows.map((r) => [r['payload'], r['payloadBase64']])).toEqual([
+      [{ n: 1 }, undefined],
+      [undefined, Buffer.from('not json').toString('base64')],
+    ]);
+    expect(rows[0]).toMatchObject({ attributes: { location: 'north' }, enrichment: {} });
+    const [metadata] = await storage.bucket(bucket).file(north.name).getMetadata();
+    expect(metadata.contentType).toBe('application/x-ndjson');
+    expect(metadata.contentEncoding).toBe('gzip');
+    expect(metadata.metadata).toMatchObject({
+      records: '2',
+      firstPublishTime: rows[0]!['publishTime'],
+      lastPublishTime: rows[1]!['publishTime'],
+      writerVersion: 'tributary-icestore/1',
+    });
+    // Decompressive transcoding: the client's default download gunzips.
+    const [plain] = await storage.bucket(bucket).file(north.name).download();
+    expect(plain.toString('utf8').split('\n')).toHaveLength(3);
+    expect(sink.stats()).toMatchObject({ objectsWritten: 3, recordsWritten: 4, openKeys: 0 });
+    expect(sink.stats().bytesCompressed).toBeGreaterThan(0);
+  });
+
+  it('hostile locations all stay under the prefix', async () => {
+    const storage = sharedStorage();
+    const bucket = await newBucket(storage);
+    const { sink, publish } = harness(storage, bucket);
+    await sink.start();
+    const hostile = ['../../etc', 'a/b', '%2e%2e', 'x'.repeat(5_000)];
+    for (const location of hostile) await publish(location, '{}');
+    await until(() => sink.stats().openKeys === 4);
+    await sink.stop();
+    const files = await objects(storage, bucket);
+    expect(files).toHaveLength(4);
+    for (const file of files) {
+      const segments = file.name.split('/');
+      expect(segments).toHaveLength(4);
+      expect(segments[0]).toBe('archive');
+      expect(segments.some((s) => s === '..' || s === '.')).toBe(false);
+      expect(segments[2]!.length).toBeLessThanOrEqual(128);
+    }
+  });
+
+  it('a 412 on a retried upload is acked: the batch is already written, never twice', async () => {
+    const storage = sharedStorage();
+    const bucket = await newBucket(storage);
+    const uploader = createGcsUploader({ bucket: storage.bucket(bucket), prefix: 'p' });
+    const message = createMessage({ id: 'm-1', data: new TextEncoder().encode('{"a":1}') });
+    const records = [{ message, json: readJsonPayload(message.data).json }];
+    const first = await uploader.upload('k', records);
+    const again = await uploader.upload('k', records);
+    expect(first).toMatchObject({ created: true, objectName: objectNameFor('p', 'k', records) });
+    expect(again).toMatchObject({ created: false, objectName: first.objectName });
+    expect(await objects(storage, bucket)).toHaveLength(1);
+  });
+
+  it('a missing bucket: fatal at startup with a clear error; at runtime held, not ready', async () => {
+    const storage = sharedStorage();
+    const missing = uniqueName('nobucket');
+    const uploader = createGcsUploader({ bucket: storage.bucket(missing), prefix: 'p' });
+    const failure = await uploader.checkBucket().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(TributaryError);
+    expect(failure).toMatchObject({ code: 'NOT_FOUND', destination: true });
+    expect((failure as Error).message).toContain(missing);
+
+    const refused = harness(storage, missing);
+    await expect(refused.sink.start()).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    const { sink, publish, broker } = harness(storage, missing, {
+      maxItems: 1,
+      checkBucket: false,
+    });
+    await sink.start();
+    await publish('north', '{}');
+    await until(() => !sink.health().ready);
+    expect(sink.health().detail).toContain('NOT_FOUND');
+    expect(broker.subscriptionStats('in-sub').backlogMessages).toBe(1);
+  });
+});
+
+describe('archive sink under faults (own GCS server)', () => {
+  let gcs: GcsServer;
+  let bucket = '';
+  async function ownServer(): Promise<Storage> {
+    gcs = await startGcsServer({ port: 0 });
+    cleanups.push(() => gcs.stop());
+    // Our service retries; the client does not, so each fault is seen once.
+    // The client prefers STORAGE_EMULATOR_HOST (the shared server) for uploads when it is set.
+    const shared = process.env['STORAGE_EMULATOR_HOST'];
+    delete process.env['STORAGE_EMULATOR_HOST'];
+    const storage = new Storage({
+      apiEndpoint: gcs.url,
+      projectId: 'test-proj',
+      retryOptions: { autoRetry: false },
+    });
+    process.env['STORAGE_EMULATOR_HOST'] = shared;
+    bucket = uniqueName('faults');
+    await storage.createBucket(bucket);
+    return storage;
+  }
+
+  it('503 twice, then success: one object, nothing duplicated, everything acked', async () => {
+    const storage = await ownServer();
+    const { sink, publish, broker } = harness(storage, bucket, { maxItems: 3 });
+    gcs.faults.inject({ kind: 'object.upload', status: 503, count: 2 });
+    await sink.start();
+    for (let i = 0; i < 3; i++) await publish('north', JSON.stringify({ i }));
+    await until(() => sink.stats().objectsWritten === 1);
+    await sink.stop();
+    const files = await objects(storage, bucket);
+    expect(files).toHaveLength(1);
+    expect((await lines(storage, bucket, files[0]!.name)).map((r) => r['payload'])).toEqual([
+      { i: 0 },
+      { i: 1 },
+      { i: 2 },
+    ]);
+    expect(broker.subscriptionStats('in-sub').backlogMessages).toBe(0);
+  });
+
+  it('a lost response: the retried upload gets 412 and the batch is acked, one object', async () => {
+    const storage = await ownServer();
+    const real = createGcsUploader({ bucket: storage.bucket(bucket), prefix: 'archive' });
+    let calls = 0;
+    const { sink, publish, broker } = harness(storage, bucket, {
+      maxItems: 2,
+      uploader: {
+        checkBucket: () => real.checkBucket(),
+        upload: async (key, records) => {
+          const result = await real.upload(key, records);
+          if (++calls === 1) throw TributaryError.transient('TIMEOUT', 'response lost');
+          return result;
+        },
+      },
+    });
+    await sink.start();
+    await publish('east', '{"x":1}');
+    await publish('east', '{"x":2}');
+    await until(() => sink.stats().objectsAlreadyWritten === 1);
+    await sink.stop();
+    expect(calls).toBe(2);
+    expect(sink.stats().objectsWritten).toBe(0);
+    const files = await objects(storage, bucket);
+    expect(files).toHaveLength(1);
+    expect(await lines(storage, bucket, files[0]!.name)).toHaveLength(2);
+    expect(broker.subscriptionStats('in-sub').backlogMessages).toBe(0);
+  });
+});
