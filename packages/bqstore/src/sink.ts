@@ -325,7 +325,11 @@ export function createBigQuerySink(options: BigQuerySinkOptions): BigQuerySink {
       }
       return emit({ table: ref, insertId: message.id, row });
     },
+    // One batch per table, each flushed by its own size and age (the core's keyed batching).
+    key: (item) => item.payload.table.tableId,
+    maxOpenKeys: maxTables,
     processor: async (items, signal) => {
+      // Keyed batching gives one table per batch; grouping keeps a direct call with mixed tables right.
       const groups = new Map<string, { ref: TableRef; indexes: number[] }>();
       items.forEach((item, index) => {
         const key = item.payload.table.tableId;
