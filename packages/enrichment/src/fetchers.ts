@@ -1,6 +1,11 @@
 import {
+  cacheChainStatsDescription,
   createCacheChain,
   createFirestoreSource,
+  firestoreSourceStatsDescription,
+  lruStatsDescription,
+  redisLayerStatsDescription,
+  staticSourceStatsDescription,
   createLruLayer,
   createRedisLayer,
   loadStaticSource,
@@ -13,7 +18,7 @@ import {
   type InvalidationBus,
   type RedisLayerOptions,
 } from '@tributary/cache';
-import { TributaryError, type Logger } from '@tributary/messagepipeline';
+import { TributaryError, type Logger, type StatsDescription } from '@tributary/messagepipeline';
 import type { FetcherDefinition, LookupsConfig } from './lookups-file.js';
 
 /** A looked-up record. */
@@ -32,11 +37,18 @@ export interface FetcherDeps {
   readonly logger?: Logger | undefined;
 }
 
-/** The chain of each fetcher, by name, and its parts for metrics. */
+/** The stats of one part of a fetcher (its chain, a layer, its source), for `exposeStats`. */
+export interface FetcherStatsSource {
+  /** `cache`, `cache_lru`, `cache_redis`, `cache_firestore` or `cache_file`. */
+  readonly prefix: string;
+  readonly stats: () => object;
+  readonly description: StatsDescription<object>;
+}
+
+/** The chain of a fetcher and the stats of its parts. */
 export interface BuiltFetcher {
   readonly chain: CacheChain<Reference>;
-  readonly layers: readonly CacheLayer<string, Reference>[];
-  readonly source: Fetcher<string, Reference> & { stats(): object };
+  readonly statsSources: readonly FetcherStatsSource[];
 }
 
 /**
@@ -61,7 +73,15 @@ async function createFetcher(
   deps: FetcherDeps,
 ): Promise<BuiltFetcher> {
   const { name } = definition;
-  let source: BuiltFetcher['source'];
+  const statsSources: FetcherStatsSource[] = [];
+  const track = <S extends object>(
+    prefix: string,
+    stats: () => S,
+    description: StatsDescription<S>,
+  ): void => {
+    statsSources.push({ prefix, stats, description: description });
+  };
+  let source: Fetcher<string, Reference>;
   if (definition.source.kind === 'firestore') {
     if (deps.firestore === undefined) {
       throw new TributaryError(
@@ -69,7 +89,7 @@ async function createFetcher(
         `fetcher '${name}' reads Firestore, and no Firestore client was given`,
       );
     }
-    source = createFirestoreSource<Reference>({
+    const firestore = createFirestoreSource<Reference>({
       firestore: deps.firestore,
       collection: definition.source.collection,
       documentId: definition.source.documentId,
@@ -77,32 +97,36 @@ async function createFetcher(
       name: `${name}:firestore`,
       observer: deps.observer,
     });
+    track('cache_firestore', () => firestore.stats(), firestoreSourceStatsDescription);
+    source = firestore;
   } else {
-    source = await loadStaticSource<Reference>(definition.source.file, {
+    const file = await loadStaticSource<Reference>(definition.source.file, {
       keyField: definition.source.keyField,
       name: `${name}:file`,
     });
+    track('cache_file', () => file.stats(), staticSourceStatsDescription);
+    source = file;
   }
   const staleIfErrorMs = definition.staleIfErrorMs ?? 0;
-  const layers: CacheLayer<string, Reference>[] = [
-    createLruLayer<string, Reference>({
-      name: `${name}:lru`,
-      maxEntries: definition.lru.maxEntries,
-      maxBytes: definition.lru.maxBytes,
-      ttlMs: definition.lru.ttlMs,
-      maxStalenessMs: staleIfErrorMs,
-    }),
-  ];
+  const lru = createLruLayer<string, Reference>({
+    name: `${name}:lru`,
+    maxEntries: definition.lru.maxEntries,
+    maxBytes: definition.lru.maxBytes,
+    ttlMs: definition.lru.ttlMs,
+    maxStalenessMs: staleIfErrorMs,
+  });
+  track('cache_lru', () => lru.stats(), lruStatsDescription);
+  const layers: CacheLayer<string, Reference>[] = [lru];
   if (deps.redis !== undefined && definition.redis !== undefined) {
-    layers.push(
-      createRedisLayer<Reference>({
-        client: deps.redis,
-        namespace: definition.redis.namespace,
-        ttlMs: definition.redis.ttlMs,
-        name: `${name}:redis`,
-        observer: deps.observer,
-      }),
-    );
+    const redis = createRedisLayer<Reference>({
+      client: deps.redis,
+      namespace: definition.redis.namespace,
+      ttlMs: definition.redis.ttlMs,
+      name: `${name}:redis`,
+      observer: deps.observer,
+    });
+    track('cache_redis', () => redis.stats(), redisLayerStatsDescription);
+    layers.push(redis);
   }
   const chain = createCacheChain<Reference>({
     name,
@@ -114,5 +138,6 @@ async function createFetcher(
     invalidations: deps.invalidations?.(name),
     logger: deps.logger,
   });
-  return { chain, layers, source };
+  track('cache', () => chain.stats(), cacheChainStatsDescription);
+  return { chain, statsSources };
 }

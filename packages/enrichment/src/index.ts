@@ -16,7 +16,7 @@ export type {
   SourceDefinition,
 } from './lookups-file.js';
 export { createFetchers } from './fetchers.js';
-export type { BuiltFetcher, FetcherDeps, Reference } from './fetchers.js';
+export type { BuiltFetcher, FetcherDeps, FetcherStatsSource, Reference } from './fetchers.js';
 export {
   createEnricher,
   enricherStatsDescription,
