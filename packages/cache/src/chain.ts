@@ -95,6 +95,12 @@ export const cacheChainStatsDescription: StatsDescription<CacheChainStats> = {
  * (start subscribes to invalidations; stop drains the write-backs).
  */
 export interface CacheChain<V> extends Fetcher<string, V>, Service {
+  /**
+   * What the first layer knows of `key` right now, synchronously, when it is an in-process LRU
+   * (a fresh value or a remembered miss); `undefined` otherwise. The fast path of a warm cache:
+   * counted as a request like `get()`.
+   */
+  peek(key: string): Lookup<V> | undefined;
   /** Drops `key` from every layer and publishes the invalidation, if a bus is set. */
   invalidate(key: string): Promise<void>;
   /** Ready while running; `degraded` (still ready) while a layer is bypassed. */
@@ -222,6 +228,12 @@ class CacheChainImpl<V> implements CacheChain<V> {
 
   stop(options?: StopOptions): Promise<void> {
     return this.#lifecycle.stop(options);
+  }
+
+  peek(key: string): Lookup<V> | undefined {
+    const hit = this.#memory?.readSync(key);
+    if (hit !== undefined) this.#requests++;
+    return hit;
   }
 
   get(key: string): Promise<V | undefined> {

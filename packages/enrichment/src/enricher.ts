@@ -1,4 +1,4 @@
-import type { Fetcher } from '@tributary/cache';
+import type { Fetcher, Lookup as CacheLookup } from '@tributary/cache';
 import {
   decodeEnvelope,
   emit,
@@ -9,6 +9,7 @@ import {
   type OutgoingMessage,
   type StatsDescription,
   type Transformer,
+  type TransformResult,
 } from '@tributary/messagepipeline';
 import { valueAt } from './json-path.js';
 import type { Lookup } from './lookups-file.js';
@@ -78,6 +79,11 @@ export interface Enricher {
   lookupStats(lookup: string): LookupStats;
 }
 
+/** A fetcher that may answer from memory synchronously (a cache chain with an LRU in front). */
+type PeekableFetcher = Fetcher<string, Reference> & {
+  readonly peek?: (key: string) => CacheLookup<Reference> | undefined;
+};
+
 type MutableLookupStats = { -readonly [K in keyof LookupStats]: number };
 
 /**
@@ -121,7 +127,100 @@ export function createEnricher(options: EnricherOptions): Enricher {
   );
   const totals = { messages: 0, invalidJson: 0 };
 
-  const transform: Transformer<OutgoingMessage> = async (message) => {
+  /** What one message carries through its lookups. */
+  interface Work {
+    readonly message: Message;
+    readonly input: Message;
+    readonly payload: unknown;
+    readonly results: Record<string, Reference>;
+    attributes: Record<string, string> | undefined;
+  }
+
+  const setAttribute = (work: Work, name: string, value: string): void => {
+    (work.attributes ??= { ...work.input.attributes })[name] = value;
+  };
+
+  /** Applies one lookup's answer by its policies; throws for dead-letter and nack. */
+  const apply = (work: Work, lookup: Lookup, key: string, found: Reference | undefined): void => {
+    const stats = perLookup.get(lookup.name) as MutableLookupStats;
+    if (found === undefined) {
+      const what = `lookup '${lookup.name}' found nothing for '${key}'`;
+      if (lookup.onMiss === 'dead-letter') {
+        stats.missDeadLettered++;
+        throw TributaryError.permanent('NOT_FOUND', `message ${work.message.id}: ${what}`);
+      }
+      if (lookup.onMiss === 'nack') {
+        stats.missNacked++;
+        throw TributaryError.transient('NOT_FOUND', `message ${work.message.id}: ${what} (yet)`);
+      }
+      stats.missPassed++;
+      setAttribute(work, markerAttribute(lookup.name), 'miss');
+      return;
+    }
+    stats.enriched++;
+    work.results[lookup.name] = pick(found, lookup.fields);
+    for (const [attribute, field] of Object.entries(lookup.attributes)) {
+      const value = attributeValue(found[field]);
+      if (value !== undefined) setAttribute(work, attribute, value);
+    }
+  };
+
+  /**
+   * Runs the lookups from `from` on: synchronously while the fetchers answer from memory (a
+   * warm LRU costs no promise), then asynchronously from the first that must wait.
+   */
+  const run = (
+    work: Work,
+    from: number,
+  ): TransformResult<OutgoingMessage> | Promise<TransformResult<OutgoingMessage>> => {
+    for (let index = from; index < lookups.length; index++) {
+      const lookup = lookups[index] as Lookup;
+      const stats = perLookup.get(lookup.name) as MutableLookupStats;
+      const key = keyOf(lookup, work.input, work.payload, work.results);
+      if (key === undefined) {
+        if (lookup.onMissingKey === 'dead-letter') {
+          stats.noKeyDeadLettered++;
+          throw TributaryError.permanent(
+            'INVALID_PAYLOAD',
+            `message ${work.message.id} has no key for lookup '${lookup.name}' (${describeKey(lookup)})`,
+          );
+        }
+        stats.noKeyPassed++;
+        setAttribute(work, markerAttribute(lookup.name), 'no-key');
+        continue;
+      }
+      const fetcher = fetchers.get(lookup.fetcher) as PeekableFetcher;
+      const known = typeof fetcher.peek === 'function' ? fetcher.peek(key) : undefined;
+      if (known !== undefined) {
+        apply(work, lookup, key, known.found ? known.value : undefined);
+        continue;
+      }
+      return fetcher.get(key).then(
+        (found) => {
+          apply(work, lookup, key, found);
+          return run(work, index + 1);
+        },
+        (error: unknown) => {
+          stats.errors++;
+          throw error;
+        },
+      );
+    }
+    const { input, results } = work;
+    return emit(
+      encodeEnvelope({
+        data: input.data,
+        attributes: work.attributes ?? input.attributes,
+        orderingKey: input.orderingKey,
+        enrichment:
+          Object.keys(results).length === 0
+            ? input.enrichment
+            : { ...input.enrichment, ...results },
+      }),
+    );
+  };
+
+  const transform: Transformer<OutgoingMessage> = (message) => {
     totals.messages++;
     const input = decodeEnvelope(message);
     let payload: unknown;
@@ -137,66 +236,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
         );
       }
     }
-    const results: Record<string, Reference> = {};
-    let attributes: Record<string, string> | undefined;
-    const setAttribute = (name: string, value: string): void => {
-      (attributes ??= { ...input.attributes })[name] = value;
-    };
-    for (const lookup of lookups) {
-      const stats = perLookup.get(lookup.name) as MutableLookupStats;
-      const key = keyOf(lookup, input, payload, results);
-      if (key === undefined) {
-        if (lookup.onMissingKey === 'dead-letter') {
-          stats.noKeyDeadLettered++;
-          throw TributaryError.permanent(
-            'INVALID_PAYLOAD',
-            `message ${message.id} has no key for lookup '${lookup.name}' (${describeKey(lookup)})`,
-          );
-        }
-        stats.noKeyPassed++;
-        setAttribute(markerAttribute(lookup.name), 'no-key');
-        continue;
-      }
-      const fetcher = fetchers.get(lookup.fetcher) as Fetcher<string, Reference>;
-      let found: Reference | undefined;
-      try {
-        found = await fetcher.get(key);
-      } catch (error) {
-        stats.errors++;
-        throw error;
-      }
-      if (found === undefined) {
-        const what = `lookup '${lookup.name}' found nothing for '${key}'`;
-        if (lookup.onMiss === 'dead-letter') {
-          stats.missDeadLettered++;
-          throw TributaryError.permanent('NOT_FOUND', `message ${message.id}: ${what}`);
-        }
-        if (lookup.onMiss === 'nack') {
-          stats.missNacked++;
-          throw TributaryError.transient('NOT_FOUND', `message ${message.id}: ${what} (yet)`);
-        }
-        stats.missPassed++;
-        setAttribute(markerAttribute(lookup.name), 'miss');
-        continue;
-      }
-      stats.enriched++;
-      results[lookup.name] = pick(found, lookup.fields);
-      for (const [attribute, field] of Object.entries(lookup.attributes)) {
-        const value = attributeValue(found[field]);
-        if (value !== undefined) setAttribute(attribute, value);
-      }
-    }
-    return emit(
-      encodeEnvelope({
-        data: input.data,
-        attributes: attributes ?? input.attributes,
-        orderingKey: input.orderingKey,
-        enrichment:
-          Object.keys(results).length === 0
-            ? input.enrichment
-            : { ...input.enrichment, ...results },
-      }),
-    );
+    return run({ message, input, payload, results: {}, attributes: undefined }, 0);
   };
 
   return {
