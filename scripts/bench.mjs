@@ -35,10 +35,25 @@ const externalNpmPackages = {
   name: 'external-npm-packages',
   setup(pluginBuild) {
     pluginBuild.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith('@tributary/') ? undefined : { path: args.path, external: true },
+      args.path.startsWith('@tributary/') || hasNestedCopy(args)
+        ? undefined
+        : { path: args.path, external: true },
     );
   },
 };
+
+/**
+ * True when the importing workspace has its own copy of the package (another version than the
+ * root's, such as ioredis 5 in packages/cache while the root has 6): the bundle then includes
+ * that copy, since the compiled benchmark, run from the root, would otherwise load the root's.
+ */
+function hasNestedCopy(args) {
+  const name = args.path.startsWith('@')
+    ? args.path.split('/').slice(0, 2).join('/')
+    : args.path.split('/')[0];
+  const workspace = /^(.*\/(?:packages|apps)\/[^/]+)\//.exec(`${args.resolveDir}/`)?.[1];
+  return workspace !== undefined && existsSync(join(workspace, 'node_modules', name));
+}
 
 const rows = [];
 let failed = false;
@@ -56,6 +71,10 @@ for (const file of files) {
     conditions: ['@tributary/source'],
     logLevel: 'warning',
     plugins: [externalNpmPackages],
+    // Bundled CommonJS packages (see hasNestedCopy) require Node's built-ins.
+    banner: {
+      js: "import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);",
+    },
   });
   const run = spawnSync(process.execPath, ['--enable-source-maps', '--expose-gc', outfile], {
     encoding: 'utf8',

@@ -30,12 +30,14 @@ export type { AppLogger, CreateLoggerOptions, LogDestination } from './logger.js
 export {
   DEFAULT_PIPELINE_METRICS_OPTIONS,
   combineObservers,
+  createDurationHistogram,
   createMetricsRegistry,
   createPipelineMetrics,
   exposeStats,
   pipelineMetricNames,
 } from './metrics.js';
 export type {
+  DurationHistogramOptions,
   ExposeStatsOptions,
   MetricsRegistryOptions,
   PipelineMetricsOptions,

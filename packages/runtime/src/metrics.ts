@@ -364,3 +364,33 @@ const statSources = new WeakMap<object, StatSource[]>();
 function snakeCase(field: string): string {
   return field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 }
+
+/** Options for {@link createDurationHistogram}. */
+export interface DurationHistogramOptions<L extends string> {
+  /** The full metric name, such as `tributary_cache_operation_duration_ms`. */
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly L[];
+  /** Bucket upper bounds in milliseconds. @defaultValue 0.1 ms to 10 s */
+  readonly buckets?: readonly number[] | undefined;
+}
+
+/**
+ * A histogram of durations in milliseconds on `registry`, fed through the returned function,
+ * for components that report timings through a callback (a cache layer's observer).
+ */
+export function createDurationHistogram<L extends string>(
+  registry: Registry,
+  options: DurationHistogramOptions<L>,
+): (labels: Readonly<Record<L, string>>, durationMs: number) => void {
+  const histogram = new Histogram<L>({
+    name: options.name,
+    help: options.help,
+    labelNames: [...options.labelNames],
+    buckets: [...(options.buckets ?? [0.1, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1_000, 10_000])],
+    registers: [registry],
+  });
+  return (labels, durationMs) => {
+    histogram.observe(labels as Partial<Record<L, string>>, durationMs);
+  };
+}

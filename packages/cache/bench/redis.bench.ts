@@ -1,0 +1,99 @@
+// Cold lookups in the Redis tier: 100k distinct keys read through the Redis layer (lookups of
+// one event-loop turn coalesced into one MGET) against two raw baselines over the same keys and
+// the same bound of 200 lookups in flight, in the same run:
+//   - naive: 200 concurrent workers, one GET per key (what a per-message lookup does);
+//   - ceiling: MGET of 200 keys at a time, one after another (a hand-written batch loop).
+// Rounds alternate naive / ours / ceiling; medians are reported. Needs Redis at REDIS_URL
+// (default redis://127.0.0.1:6379).
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { createRedisLayer } from '../src/index.js';
+
+const KEYS = 100_000;
+const IN_FLIGHT = 200;
+const ROUNDS = 3;
+const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const namespace = `bench-redis-${process.pid}`;
+const client = new Redis(url, { maxRetriesPerRequest: 0 });
+const keys = Array.from({ length: KEYS }, (_, i) => `d${i}`);
+const value = JSON.stringify({
+  v: 1,
+  d: { name: 'pump', location: 'north-field-07', siteId: 's1' },
+});
+
+async function populate(): Promise<void> {
+  for (let from = 0; from < KEYS; from += 1_000) {
+    const pipeline = client.pipeline();
+    for (const key of keys.slice(from, from + 1_000))
+      pipeline.set(`${namespace}:${key}`, value, 'EX', 600);
+    await pipeline.exec();
+  }
+}
+
+/** Runs `lookup` over every key with IN_FLIGHT workers; returns keys per second. */
+async function workers(lookup: (key: string) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  let found = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < KEYS) {
+        const key = keys[next++] as string;
+        if ((await lookup(key)) !== undefined) found++;
+      }
+    }),
+  );
+  if (found !== KEYS) throw new Error(`found ${found} of ${KEYS}`);
+  return KEYS / ((performance.now() - started) / 1_000);
+}
+
+async function naive(): Promise<number> {
+  return workers(async (key) => {
+    const text = await client.get(`${namespace}:${key}`);
+    return text === null ? undefined : (JSON.parse(text) as unknown);
+  });
+}
+
+async function ours(): Promise<number> {
+  // A fresh layer each round, so nothing is remembered between rounds.
+  const layer = createRedisLayer({ client, namespace });
+  const rate = await workers((key) => layer.get(key));
+  return rate;
+}
+
+async function ceiling(): Promise<number> {
+  let found = 0;
+  const started = performance.now();
+  for (let from = 0; from < KEYS; from += IN_FLIGHT) {
+    const batch = keys.slice(from, from + IN_FLIGHT).map((key) => `${namespace}:${key}`);
+    for (const text of await client.mget(batch))
+      if (text !== null && JSON.parse(text) !== undefined) found++;
+  }
+  if (found !== KEYS) throw new Error(`found ${found} of ${KEYS}`);
+  return KEYS / ((performance.now() - started) / 1_000);
+}
+
+const median = (values: number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+await populate();
+const runs = { naive: [] as number[], ours: [] as number[], ceiling: [] as number[] };
+for (let round = 0; round < ROUNDS; round++) {
+  runs.naive.push(await naive());
+  runs.ours.push(await ours());
+  runs.ceiling.push(await ceiling());
+}
+const n = median(runs.naive);
+const o = median(runs.ours);
+const c = median(runs.ceiling);
+const spread = (values: number[]) => values.map((v) => Math.round(v)).join('/');
+console.log(
+  `BENCH ${JSON.stringify({ name: 'redis tier: coalesced MGET vs per-key GET (100k keys, 200 in flight)', value: Math.round(o), unit: 'keys/s', baseline: Math.round(n), ratio: Number((o / n).toFixed(2)), target: '>= 5', notes: `rounds ours ${spread(runs.ours)}, naive ${spread(runs.naive)}` })}`,
+);
+console.log(
+  `BENCH ${JSON.stringify({ name: 'redis tier: coalesced MGET vs raw MGET loop (ceiling)', value: Math.round(o), unit: 'keys/s', baseline: Math.round(c), ratio: Number((o / c).toFixed(2)), target: '>= 0.8', notes: `rounds ceiling ${spread(runs.ceiling)}` })}`,
+);
+const cursor = client.scanStream({ match: `${namespace}:*`, count: 1_000 });
+for await (const batch of cursor)
+  if ((batch as string[]).length > 0) await client.del(...(batch as string[]));
+client.disconnect();
