@@ -250,6 +250,31 @@ describe('BigQuery sink (Pub/Sub emulator -> local BigQuery)', () => {
     expect(fixture.deadLetters[0]?.attributes['error.code']).toBe('UNROUTABLE');
     expect(sink.stats()).toMatchObject({ tables: 2, rowsWritten: 3, deadLetteredUnroutable: 1 });
   });
+
+  it('keeps one batch per table: a size flush of one table leaves the other open', async () => {
+    fixture = await sinkFixture('tables');
+    const sink = await fixture.startSink(bq, {
+      table: 'events_{type}',
+      schema: SCHEMA,
+      mapping: MAPPING,
+      maxItems: 2,
+      maxWaitMs: 20_000,
+    });
+    await fixture.publish([
+      { data: reading(1), attributes: { type: 'click' } },
+      { data: reading(2), attributes: { type: 'view' } },
+      { data: reading(3), attributes: { type: 'click' } },
+    ]);
+    await waitUntil(
+      async () =>
+        (await counts(bq, fixture.table('events_click')).catch(() => ({ rows: 0 }))).rows >= 2,
+      () => 'the click table flushed by size',
+    );
+    // One shared batch would have flushed the view row with a click; its own batch is open.
+    expect((await counts(bq, fixture.table('events_view'))).rows).toBe(0);
+    await sink.stop();
+    expect((await counts(bq, fixture.table('events_view'))).rows).toBe(1);
+  });
 });
 
 describe('BigQuery sink under injected faults (private server)', () => {
