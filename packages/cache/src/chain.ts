@@ -277,7 +277,7 @@ class CacheChainImpl<V> implements CacheChain<V> {
 
   health(): CacheHealth {
     const open = [...this.circuits()].filter(([, state]) => state !== 'closed');
-    const health = this.#lifecycle.health(() =>
+    const health = this.#lifecycle.healthWhenRunning(() =>
       open.length === 0
         ? { ready: true }
         : {

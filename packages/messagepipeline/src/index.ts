@@ -11,7 +11,7 @@ export type { Logger, LogFields } from './logger.js';
 export { createMessage, deriveMessage, attributesSize } from './message.js';
 export type { Attributes, Message, MessageChanges, MessageInit, Outcome } from './message.js';
 export type { ComponentHealth, HealthReporter, Service, StopOptions } from './lifecycle.js';
-export type { StatDescription, StatsDescription } from './stats.js';
+export type { StatDescription, StatsDescription, StatsSource } from './stats.js';
 export { reportsHeldWork } from './ports.js';
 export type {
   HeldWorkReporter,
@@ -62,3 +62,12 @@ export type {
   BatchingServiceStats,
   PressureFlush,
 } from './services/batching-service.js';
+export { defineTransport } from './transport.js';
+export type {
+  Transport,
+  TransportConsumer,
+  TransportConsumerOptions,
+  TransportParts,
+  TransportProducer,
+  TransportProducerOptions,
+} from './transport.js';

@@ -17,3 +17,18 @@ export interface StatDescription {
 export type StatsDescription<S> = {
   readonly [K in keyof S as S[K] extends number | boolean ? K : never]: StatDescription;
 };
+
+/**
+ * A component's `stats()` with its description, ready for the runtime's `exposeStats`: what a
+ * library hands an app that owns a metrics registry.
+ */
+export interface StatsSource<S = object> {
+  /** Metric name prefix after `tributary_`, such as `mqtt` or `pubsub_consumer`. */
+  readonly prefix: string;
+  /** Read at every scrape. */
+  readonly stats: () => S;
+  /** The component's description of its fields; fields it does not list are not exported. */
+  readonly description: StatsDescription<S>;
+  /** Labels on every metric, for example `{ topic: 'raw' }` when one app has several producers. */
+  readonly labels?: Readonly<Record<string, string>> | undefined;
+}

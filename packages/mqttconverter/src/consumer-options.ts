@@ -35,6 +35,13 @@ export interface MqttConsumerOptions {
    * @defaultValue 86_400 (one day)
    */
   readonly sessionExpiryIntervalSeconds?: number | undefined;
+  /**
+   * The MQTT version spoken: 5, or 4 (3.1.1) for brokers without MQTT 5. With 4 there are no
+   * shared subscriptions, no receive maximum (reading pauses at the in-flight limit all the
+   * same) and no session expiry: a session is kept (`clean: false`) unless
+   * `sessionExpiryIntervalSeconds` is 0. @defaultValue 5
+   */
+  readonly protocolVersion?: 4 | 5 | undefined;
   /** MQTT keepalive, in seconds. @defaultValue 30 */
   readonly keepaliveSeconds?: number | undefined;
   /** Longest wait for CONNACK, in milliseconds. @defaultValue 10_000 */
@@ -77,6 +84,7 @@ export interface MqttConsumerOptions {
 /** The defaults of {@link MqttConsumerOptions}. */
 export const DEFAULT_MQTT_CONSUMER_OPTIONS = Object.freeze({
   sessionExpiryIntervalSeconds: 86_400,
+  protocolVersion: 5,
   keepaliveSeconds: 30,
   connectTimeoutMs: 10_000,
   reconnect: Object.freeze({ initialDelayMs: 500, maxDelayMs: 30_000, multiplier: 2 }),
@@ -98,6 +106,7 @@ export interface ResolvedMqttConsumerOptions {
   readonly tls: MqttTlsOptions | undefined;
   readonly sharedSubscriptionGroup: string | undefined;
   readonly sessionExpiryIntervalSeconds: number;
+  readonly protocolVersion: 4 | 5;
   readonly keepaliveSeconds: number;
   readonly connectTimeoutMs: number;
   readonly reconnect: BackoffPolicy;
@@ -189,7 +198,16 @@ export function resolveMqttConsumerOptions(
     throw InvalidArgumentError.for('tls.keyFile', 'is required with tls.certFile');
   }
   const d = DEFAULT_MQTT_CONSUMER_OPTIONS;
+  // Checked at run time too: a JavaScript caller may pass anything.
+  const protocolVersion: number = options.protocolVersion ?? d.protocolVersion;
+  if (protocolVersion !== 4 && protocolVersion !== 5) {
+    throw InvalidArgumentError.for('protocolVersion', 'must be 4 (MQTT 3.1.1) or 5');
+  }
+  if (protocolVersion === 4 && group !== undefined) {
+    throw InvalidArgumentError.for('sharedSubscriptionGroup', 'needs MQTT 5 (protocolVersion 5)');
+  }
   return {
+    protocolVersion,
     url: options.url,
     clientId: options.clientId,
     routes: options.routes,

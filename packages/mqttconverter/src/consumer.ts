@@ -230,7 +230,7 @@ class MqttConsumerImpl implements MqttConsumer {
   }
 
   health(): ComponentHealth {
-    return this.#lifecycle.health(() => this.#runningHealth());
+    return this.#lifecycle.healthWhenRunning(() => this.#runningHealth());
   }
 
   #runningHealth(): ComponentHealth {
@@ -310,19 +310,25 @@ class MqttConsumerImpl implements MqttConsumer {
     if (!this.#open) {
       throw new TributaryError('CLOSED', 'the MQTT consumer was stopped before it started');
     }
+    const v5 = o.protocolVersion === 5;
     const clientOptions: IClientOptions = {
-      protocolVersion: 5,
+      protocolVersion: o.protocolVersion,
       clientId: o.clientId,
-      clean: false,
+      // MQTT 5 ends the session by its expiry; 3.1.1 only has clean or kept.
+      clean: !v5 && o.sessionExpiryIntervalSeconds === 0,
       keepalive: o.keepaliveSeconds,
       connectTimeout: o.connectTimeoutMs,
       reconnectPeriod: backoffDelayMs(o.reconnect, 1),
       reconnectOnConnackError: true,
       resubscribe: false,
-      properties: {
-        sessionExpiryInterval: o.sessionExpiryIntervalSeconds,
-        receiveMaximum: Math.min(o.maxInFlightMessages, 65_535),
-      },
+      ...(v5
+        ? {
+            properties: {
+              sessionExpiryInterval: o.sessionExpiryIntervalSeconds,
+              receiveMaximum: Math.min(o.maxInFlightMessages, 65_535),
+            },
+          }
+        : {}),
       customHandleAcks: (_topic, _payload, packet: IPublishPacket, callback) => {
         if (packet.qos !== 2) {
           callback(0);
@@ -399,7 +405,9 @@ class MqttConsumerImpl implements MqttConsumer {
     this.#subscribed = false;
     this.#subscribeProblem = undefined;
     this.#ackQueue.drain();
-    this.#subscriptionIdentifiers = connack.properties?.subscriptionIdentifiersAvailable !== false;
+    this.#subscriptionIdentifiers =
+      this.#options.protocolVersion === 5 &&
+      connack.properties?.subscriptionIdentifiersAvailable !== false;
     this.#options.logger.info(
       { sessionPresent: connack.sessionPresent, connections: this.#connections },
       'MQTT connected',
@@ -415,7 +423,8 @@ class MqttConsumerImpl implements MqttConsumer {
         filter,
         {
           qos: route.qos,
-          rh: 1, // retained messages only for a new subscription, not on every reconnect
+          // Retained messages only for a new subscription, not on every reconnect (MQTT 5).
+          ...(this.#options.protocolVersion === 5 ? { rh: 1 } : {}),
           ...(this.#subscriptionIdentifiers
             ? { properties: { subscriptionIdentifier: this.#router.subscriptionIdentifier(route) } }
             : {}),

@@ -59,3 +59,5 @@ export {
   runService,
 } from './run-service.js';
 export type { ProcessHooks, RunServiceOptions, ServiceRun } from './run-service.js';
+export { runApp, runComposedApp } from './run-app.js';
+export type { AppContext, ComposedApp, RunAppOptions, RunComposedAppOptions } from './run-app.js';

@@ -2,7 +2,7 @@ import type {
   PipelineEvent,
   PipelineObserver,
   StatDescription,
-  StatsDescription,
+  StatsSource,
 } from '@tributary/messagepipeline';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -286,17 +286,8 @@ export function combineObservers(...observers: readonly PipelineObserver[]): Pip
   };
 }
 
-/** Options for {@link exposeStats}. */
-export interface ExposeStatsOptions<S> {
-  /** Metric name prefix after `tributary_`, such as `mqtt` or `pubsub_consumer`. */
-  readonly prefix: string;
-  /** Read at every scrape. */
-  readonly stats: () => S;
-  /** The component's description of its fields; fields it does not list are not exported. */
-  readonly description: StatsDescription<S>;
-  /** Labels on every metric, for example `{ topic: 'raw' }` when one app has several producers. */
-  readonly labels?: Readonly<Record<string, string>> | undefined;
-}
+/** Options for {@link exposeStats}: a component's stats source. */
+export type ExposeStatsOptions<S> = StatsSource<S>;
 
 /**
  * Exposes a component's `stats()` on `registry`, read at scrape time: one metric per described

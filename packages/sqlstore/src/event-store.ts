@@ -154,7 +154,7 @@ class MysqlEventStore implements EventStore {
   }
 
   health(): ComponentHealth {
-    return this.#lifecycle.health(() => {
+    return this.#lifecycle.healthWhenRunning(() => {
       const failure = this.#destinationFailure;
       if (failure !== undefined) return { ready: false, detail: failure.message };
       return { ready: true, detail: `${this.#inFlight} statements in flight` };

@@ -75,7 +75,7 @@ export class InMemoryConsumer
 
   /** Ready from start to stop; reports what it holds prefetched. */
   health(): ComponentHealth {
-    return this.#lifecycle.health(() => ({
+    return this.#lifecycle.healthWhenRunning(() => ({
       ready: true,
       detail: `${this.#end - this.#index} prefetched`,
     }));

@@ -17,3 +17,4 @@ export type {
 export { deadLetterSourceAttributes } from './subscription.js';
 export type { SubscriptionStats } from './subscription.js';
 export type { TopicStats } from './topic.js';
+export { createBrokerTransport } from './transport.js';

@@ -48,7 +48,10 @@ export class InMemoryProducer implements MessageProducer, HealthReporter, Publis
 
   /** Ready from start to stop; reports publishes waiting for room. */
   health(): ComponentHealth {
-    return this.#lifecycle.health(() => ({ ready: true, detail: `${this.#blocked} waiting` }));
+    return this.#lifecycle.healthWhenRunning(() => ({
+      ready: true,
+      detail: `${this.#blocked} waiting`,
+    }));
   }
 
   /** Publishes waiting for room in a full subscription. */

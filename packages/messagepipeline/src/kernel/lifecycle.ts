@@ -109,9 +109,11 @@ export class Lifecycle {
 
   /**
    * Readiness for every state but `running`, which `whenRunning` reports: not started,
-   * starting, stopping, stopped, or failed with the reason.
+   * starting, stopping, stopped, or failed with the reason. (Not named `health`: a Lifecycle
+   * used as a service would then pass for a `HealthReporter` whose `health()` needs an
+   * argument it never gets.)
    */
-  health(whenRunning: () => ComponentHealth): ComponentHealth {
+  healthWhenRunning(whenRunning: () => ComponentHealth): ComponentHealth {
     const fatal = this.#fatal;
     if (fatal !== undefined) return { ready: false, detail: `failed: ${describe(fatal.error)}` };
     if (this.#state === 'running' && this.#stopping === undefined) return whenRunning();

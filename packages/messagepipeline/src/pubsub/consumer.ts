@@ -735,7 +735,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
   }
 
   health(): ComponentHealth {
-    return this.#lifecycle.health(() => this.#runningHealth());
+    return this.#lifecycle.healthWhenRunning(() => this.#runningHealth());
   }
 
   #runningHealth(): ComponentHealth {

@@ -19,3 +19,5 @@ export { classifyPubSubError, grpcStatus, grpcStatusOf } from './classify-error.
 export type { GrpcStatusName } from './classify-error.js';
 export { projectIdProblem, pubsubIdProblem, pubsubNameProblem } from './resource-names.js';
 export type { PubSubCollection } from './resource-names.js';
+export { createPubSubTransport } from './transport.js';
+export type { PubSubTransport, PubSubTransportOptions } from './transport.js';

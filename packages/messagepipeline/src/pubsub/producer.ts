@@ -458,7 +458,7 @@ class PubSubTopicProducer implements PubSubProducer {
 
   /** Not ready while the topic is missing, forbidden or unreachable (until a publish or probe succeeds). */
   health(): ComponentHealth {
-    return this.#lifecycle.health(() => {
+    return this.#lifecycle.healthWhenRunning(() => {
       const problem = this.#problem;
       if (problem !== undefined) {
         return { ready: false, detail: `${problem.code}: ${problem.message}` };

@@ -77,7 +77,7 @@ export abstract class PipelineService<T> implements Service, HealthReporter {
 
   /** Ready while running and settling messages (or idle with nothing in flight). */
   health(): ComponentHealth {
-    return this.#lifecycle.health(() => this.#runningHealth());
+    return this.#lifecycle.healthWhenRunning(() => this.#runningHealth());
   }
 
   /**
