@@ -6,6 +6,16 @@ export {
   INSERT_ALL_LIMITS,
 } from './insert-all-writer.js';
 export type { InsertAllWriterOptions, InsertRequestEvent } from './insert-all-writer.js';
+export {
+  createStorageWriteWriter,
+  DEFAULT_STORAGE_WRITE_WRITER_OPTIONS,
+  STORAGE_WRITE_LIMITS,
+} from './storage-write-writer.js';
+export type {
+  AppendEvent,
+  StorageWriteWriter,
+  StorageWriteWriterOptions,
+} from './storage-write-writer.js';
 export { createBigQueryClient } from './client.js';
 export type { BigQueryClientOptions } from './client.js';
 export { classifyBigQueryError } from './classify-error.js';
@@ -29,6 +39,7 @@ export {
   RowMappingFile,
 } from './mapping.js';
 export type { EnrichmentMapping, RowMapper, RowMappingOptions } from './mapping.js';
+export { isDatasetId, isTableId, tableTemplateProblem } from './ids.js';
 export { compileTableTemplate } from './table-template.js';
 export type { TableResolver } from './table-template.js';
 export { compareSchemas, createTableManager, dedupViewQuery } from './table-manager.js';

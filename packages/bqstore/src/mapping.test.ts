@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { createRowMapper, metadataColumns, parseRowMapping } from './mapping.js';
 import { parseTableSchema, schemaFromJsonSchema } from './schema.js';
+import { isDatasetId, isTableId } from './ids.js';
 import { compileTableTemplate } from './table-template.js';
 
 const encoder = new TextEncoder();
@@ -110,7 +111,29 @@ describe('schemas', () => {
     const resolve = compileTableTemplate('events_{type}');
     expect(resolve({ type: 'click' })).toBe('events_click');
     expect(() => resolve({})).toThrow(expect.objectContaining({ code: 'UNROUTABLE' }));
-    expect(() => resolve({ type: 'a.b' })).toThrow(/not usable in a table id/);
-    expect(() => compileTableTemplate('bad-name')).toThrow(/table/);
+    expect(() => resolve({ type: 'a.b' })).toThrow(/type="a.b" does not make a table id/);
+    expect(() => resolve({ type: 'x'.repeat(1020) })).toThrow(
+      expect.objectContaining({ code: 'UNROUTABLE', retriable: false }),
+    );
+    // BigQuery's table ids: Unicode letters, marks, numbers, connectors, dashes and spaces.
+    expect(resolve({ type: 'kl-ick 2' })).toBe('events_kl-ick 2');
+    expect(resolve({ type: 'café_日本' })).toBe('events_café_日本');
+    expect(compileTableTemplate('raw-events')({})).toBe('raw-events');
+    expect(() => compileTableTemplate('bad.name')).toThrow(/'bad.name' is not a table id/);
+    expect(() => compileTableTemplate('events_{}')).toThrow(/empty \{\} placeholder/);
+    expect(() => compileTableTemplate('events_{type')).toThrow(/unbalanced/);
+    expect(() => compileTableTemplate('')).toThrow(/table/);
+  });
+
+  it("checks dataset and table ids by BigQuery's rules", () => {
+    expect(isDatasetId('my_dataset_1')).toBe(true);
+    expect(isDatasetId('my-dataset')).toBe(false);
+    expect(isDatasetId('')).toBe(false);
+    expect(isDatasetId('a'.repeat(1025))).toBe(false);
+    expect(isTableId('raw events-2026')).toBe(true);
+    expect(isTableId('a.b')).toBe(false);
+    expect(isTableId('a$b')).toBe(false);
+    expect(isTableId('é'.repeat(512))).toBe(true);
+    expect(isTableId('é'.repeat(513))).toBe(false); // 1026 UTF-8 bytes
   });
 });

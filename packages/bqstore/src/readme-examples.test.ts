@@ -14,10 +14,15 @@ import {
   createBigQueryClient,
   createBigQuerySink,
   createInsertAllWriter,
+  createStorageWriteWriter,
   createTableManager,
+  isDatasetId,
+  isTableId,
   loadSchemaFile,
+  tableTemplateProblem,
 } from './index.js';
-import { datasetName, readRows } from './test-support/bigquery.js';
+import { CONTRACT_SCHEMA } from './testing/row-writer-contract.js';
+import { createTable, datasetName, privateServer, readRows } from './test-support/bigquery.js';
 import { waitUntil } from './test-support/pipeline.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -26,6 +31,28 @@ afterEach(async () => {
 });
 
 describe('README examples', () => {
+  it('the Storage Write API writer', async () => {
+    const { server, bq } = await privateServer({ writeApi: {} });
+    cleanups.push(() => server.stop());
+    const { table } = await createTable(bq, CONTRACT_SCHEMA, 'readme');
+    const writer = createStorageWriteWriter({
+      projectId: table.projectId,
+      emulatorHost: server.writeApi?.emulatorHost,
+    });
+    const outcomes = await writer.write(table, [
+      { insertId: 'm1', row: { id: 'm1', n: 1, value: 0.5 } },
+    ]);
+    writer.close();
+    expect(outcomes).toEqual([{ kind: 'ok' }]);
+    expect(await readRows(bq, table)).toEqual([{ id: 'm1', n: 1, value: 0.5 }]);
+  });
+
+  it('the id checks', () => {
+    expect(isDatasetId('my-dataset')).toBe(false);
+    expect(isTableId('raw events-2026')).toBe(true);
+    expect(tableTemplateProblem('events_{type}')).toBeUndefined();
+  });
+
   it('the sink: a good reading becomes a row, a bad one is dead-lettered with its field path', async () => {
     const projectId = testEnv().GOOGLE_CLOUD_PROJECT;
     const admin = new PubSub({ projectId });

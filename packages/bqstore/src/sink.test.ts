@@ -4,6 +4,7 @@ import type { FlushReason } from '@tributary/messagepipeline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createInsertAllWriter } from './insert-all-writer.js';
 import type { TableSchema } from './schema.js';
+import { dedupViewQuery } from './table-manager.js';
 import { privateServer, readRows, sharedClient } from './test-support/bigquery.js';
 import { counts, sinkFixture, waitUntil, type SinkFixture } from './test-support/pipeline.js';
 
@@ -227,6 +228,55 @@ describe('BigQuery sink (Pub/Sub emulator -> local BigQuery)', () => {
     ]);
   });
 
+  it('creates the de-duplicating view with the table: copies of a message under other insertIds collapse to one row', async () => {
+    fixture = await sinkFixture('dedup');
+    const dedupView = {
+      viewId: '{table}_dedup',
+      idColumn: 'message_id',
+      orderColumn: 'publish_time',
+    };
+    await fixture.startSink(bq, { table: 'readings', schema: SCHEMA, mapping: MAPPING, dedupView });
+    const table = fixture.table('readings');
+    const view = fixture.table('readings_dedup');
+    const [metadata] = await bq.dataset(table.datasetId).table(view.tableId).getMetadata();
+    expect(metadata.type).toBe('VIEW');
+    expect(metadata.view).toEqual({ query: dedupViewQuery(table, dedupView), useLegacySql: false });
+    const ids = await fixture.publish(Array.from({ length: 6 }, (_, i) => ({ data: reading(i) })));
+    await waitUntil(
+      async () => (await counts(bq, table)).rows >= 6,
+      () => 'rows',
+    );
+    // Copies the insertId window cannot catch (another insertId, such as a redelivery after the
+    // window, or a second writer): the table holds them, the view does not.
+    const copies = ids.slice(0, 3).map((id, k) => ({
+      insertId: `copy-${id}`,
+      json: {
+        device_id: 'copy',
+        seq: 100 + k,
+        message_id: id,
+        publish_time: new Date(Date.now() + 60_000).toISOString(),
+      },
+    }));
+    await bq.dataset(table.datasetId).table(table.tableId).insert(copies, {
+      raw: true,
+      partialRetries: 0,
+    });
+    expect(await counts(bq, table)).toEqual({ rows: 9, distinct: 6 });
+    expect(await counts(bq, view)).toEqual({ rows: 6, distinct: 6 });
+    const viewed = await readRows(bq, view);
+    // The first copy by publish time is kept: the sink's, not the later ones.
+    expect(viewed.map((r) => r['message_id']).sort()).toEqual([...ids].sort());
+    expect(viewed.map((r) => r['device_id'])).not.toContain('copy');
+    expect(Object.keys(viewed[0] ?? {}).sort()).toEqual([
+      'device_id',
+      'message_id',
+      'publish_time',
+      'readings',
+      'seq',
+      'ts',
+    ]);
+  });
+
   it('routes by a table template over an attribute, one table per value', async () => {
     fixture = await sinkFixture('template');
     const sink = await fixture.startSink(bq, {
@@ -239,16 +289,28 @@ describe('BigQuery sink (Pub/Sub emulator -> local BigQuery)', () => {
       { data: reading(2), attributes: { type: 'view' } },
       { data: reading(3), attributes: { type: 'click' } },
       { data: reading(4) },
+      // Rendered, 'events_a.b' is no table id: dead-lettered once, never retried.
+      { data: reading(5), attributes: { type: 'a.b' } },
     ]);
     await waitUntil(
       async () =>
-        fixture.deadLetters.length >= 1 &&
+        fixture.deadLetters.length >= 2 &&
         (await counts(bq, fixture.table('events_click')).catch(() => ({ rows: 0 }))).rows >= 2 &&
         (await counts(bq, fixture.table('events_view')).catch(() => ({ rows: 0 }))).rows >= 1,
       () => 'routed rows',
     );
-    expect(fixture.deadLetters[0]?.attributes['error.code']).toBe('UNROUTABLE');
-    expect(sink.stats()).toMatchObject({ tables: 2, rowsWritten: 3, deadLetteredUnroutable: 1 });
+    const letters = fixture.deadLetters.map((m) => m.attributes);
+    expect(letters.map((a) => a['error.code'])).toEqual(['UNROUTABLE', 'UNROUTABLE']);
+    expect(letters.map((a) => a['error.message']).sort()).toEqual([
+      "table template 'events_{type}': the message has no attribute 'type'",
+      'table template \'events_{type}\': type="a.b" does not make a table id (at most 1024 bytes of letters, marks, numbers, _, - and spaces)',
+    ]);
+    expect(sink.stats()).toMatchObject({
+      tables: 2,
+      rowsWritten: 3,
+      rowsRetried: 0,
+      deadLetteredUnroutable: 2,
+    });
   });
 
   it('keeps one batch per table: a size flush of one table leaves the other open', async () => {

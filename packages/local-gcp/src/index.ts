@@ -7,6 +7,14 @@ export type { GcsServer, GcsServerOptions } from './gcs/server.js';
 export type { GcsOperation } from './gcs/routes.js';
 export { startBigQueryServer } from './bigquery/server.js';
 export type { BigQueryServer, BigQueryServerOptions } from './bigquery/server.js';
+export type { RowsWrittenEvent } from './bigquery/context.js';
+export type { BigQueryWriteServer, BigQueryWriteServerOptions } from './bigquery/write-api.js';
+export { WriteApiFaults } from './bigquery/write-api-faults.js';
+export type {
+  WriteApiFault,
+  WriteApiFaultRule,
+  WriteApiMethod,
+} from './bigquery/write-api-faults.js';
 export type { BigQueryOperation } from './bigquery/routing.js';
 export { DEFAULT_INSERT_ALL_LIMITS } from './bigquery/insert-all.js';
 export { fetchInsertAllStats, INSERT_ALL_STATS_PATH } from './bigquery/request-log.js';
@@ -28,6 +36,8 @@ export type {
 } from './launchers/firestore-emulator.js';
 export { startRedis, REDIS_STANDARD_PORT } from './launchers/redis.js';
 export type { RedisOptions, RedisServer } from './launchers/redis.js';
+export { startRedisCluster } from './launchers/redis-cluster.js';
+export type { RedisCluster, RedisClusterOptions } from './launchers/redis-cluster.js';
 export {
   startMosquitto,
   startPrivateMosquitto,
@@ -48,4 +58,4 @@ export { uniqueName } from './harness/unique-name.js';
 export { productionClosure } from './harness/production-closure.js';
 export type { ProductionClosure } from './harness/production-closure.js';
 export { startAppProcess, waitForAppReady } from './harness/app-process.js';
-export type { AppProcess } from './harness/app-process.js';
+export type { AppProcess, AppProcessOptions } from './harness/app-process.js';

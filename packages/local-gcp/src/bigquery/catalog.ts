@@ -4,12 +4,14 @@ import { InsertIdWindow, type ResolvedInsertIdWindowOptions } from './insert-id-
 import { compileRowValidator, type RowValidator } from './row-validation.js';
 import {
   duckColumnType,
+  fieldsOfResult,
   parseSchema,
   quoteIdent,
   toFieldResources,
   type Field,
 } from './schema-mapping.js';
 import type { SqlEngine } from './sql-engine.js';
+import { rewriteSql } from './sql-rewrite.js';
 
 type Json = Record<string, unknown>;
 
@@ -22,7 +24,10 @@ export interface DatasetEntry {
   readonly tables: Map<string, TableEntry>;
 }
 
-/** A table: its REST resource, validated schema, DuckDB table and insertId window. */
+/**
+ * A table or a view: its REST resource, validated schema, DuckDB table (a DuckDB view for a
+ * BigQuery view, `resource.type` `VIEW`) and insertId window.
+ */
 export interface TableEntry {
   readonly projectId: string;
   readonly datasetId: string;
@@ -241,6 +246,12 @@ export class Catalog {
     return table;
   }
 
+  /** The DuckDB name queries read a table or view by, if it exists and has columns. */
+  sqlName(projectId: string, datasetId: string, tableId: string): string | undefined {
+    const table = this.findTable(projectId, datasetId, tableId);
+    return table?.hasStorage === true ? table.qualifiedName : undefined;
+  }
+
   listTables(projectId: string, datasetId: string): TableEntry[] {
     return [...this.getDataset(projectId, datasetId).tables.values()].sort((a, b) =>
       a.tableId < b.tableId ? -1 : a.tableId > b.tableId ? 1 : 0,
@@ -254,50 +265,134 @@ export class Catalog {
     if (typeof tableId !== 'string' || !TABLE_ID.test(tableId)) {
       throw BigQueryApiError.invalid(`Invalid table ID "${String(tableId)}".`);
     }
-    if (body['view'] !== undefined || body['materializedView'] !== undefined) {
-      throw BigQueryApiError.invalid('Views are not supported by the local BigQuery server.');
+    if (body['materializedView'] !== undefined) {
+      throw BigQueryApiError.invalid(
+        'Materialized views are not supported by the local BigQuery server.',
+      );
     }
     if (dataset.tables.has(tableId)) {
       throw BigQueryApiError.duplicate(
         `Already Exists: Table ${projectId}:${datasetId}.${tableId}`,
       );
     }
+    if (body['view'] !== undefined) return this.#createView(dataset, tableId, body);
     const fields = parseSchema(body['schema']);
     const rawFields = (body['schema'] as { fields?: unknown } | undefined)?.fields;
     checkPartitioning(body, fields);
+    const place = this.#place(dataset, tableId);
+    const table = this.#entry(dataset, tableId, place, fields, fields.length > 0, {
+      ...pick(body, TABLE_KEYS),
+      schema: { fields: toFieldResources(fields, rawFields) },
+      numBytes: '0',
+      numLongTermBytes: '0',
+      numRows: '0',
+      type: 'TABLE',
+    });
+    const { qualifiedName } = place;
+    if (table.hasStorage) await this.#engine.run(createTableSql(qualifiedName, fields));
+    dataset.tables.set(tableId, table);
+    await this.#saveTable(table);
+    return table;
+  }
+
+  /** A DuckDB name for a new table of `dataset` (DuckDB names are case-insensitive). */
+  #place(dataset: DatasetEntry, tableId: string): { duckTable: string; qualifiedName: string } {
     const duckTable = uniqueName(
       tableId,
       [...dataset.tables.values()].map((t) => t.duckTable),
     );
-    const qualifiedName = `${quoteIdent(dataset.duckSchema)}.${quoteIdent(duckTable)}`;
+    return {
+      duckTable,
+      qualifiedName: `${quoteIdent(dataset.duckSchema)}.${quoteIdent(duckTable)}`,
+    };
+  }
+
+  /** A new table or view entry; `resource` holds what differs between the two. */
+  #entry(
+    dataset: DatasetEntry,
+    tableId: string,
+    place: { duckTable: string; qualifiedName: string },
+    fields: readonly Field[],
+    hasStorage: boolean,
+    resource: Json,
+  ): TableEntry {
+    const { projectId, datasetId } = dataset;
     const now = String(Date.now());
-    const table: TableEntry = {
+    return {
       projectId,
       datasetId,
       tableId,
-      duckTable,
-      qualifiedName,
+      ...place,
       fields,
       validator: compileRowValidator(fields),
-      hasStorage: fields.length > 0,
+      hasStorage,
       insertIds: new InsertIdWindow(this.#idWindow),
       resource: {
         kind: 'bigquery#table',
         etag: etag(),
         id: `${projectId}:${datasetId}.${tableId}`,
         tableReference: { projectId, datasetId, tableId },
-        ...pick(body, TABLE_KEYS),
-        schema: { fields: toFieldResources(fields, rawFields) },
-        numBytes: '0',
-        numLongTermBytes: '0',
-        numRows: '0',
+        ...resource,
         creationTime: now,
         lastModifiedTime: now,
-        type: 'TABLE',
         location: dataset.resource['location'],
       },
     };
-    if (table.hasStorage) await this.#engine.run(createTableSql(qualifiedName, fields));
+  }
+
+  /**
+   * A logical view (`view: {query, useLegacySql: false}`): the GoogleSQL query is translated as a
+   * query job's would be and kept as a DuckDB view, so queries read it like a table and see the
+   * base tables' rows (and added columns) as they are when queried. Its schema is the query's
+   * result columns at creation, as BigQuery reports it.
+   */
+  async #createView(dataset: DatasetEntry, tableId: string, body: Json): Promise<TableEntry> {
+    const { projectId } = dataset;
+    const view = body['view'];
+    const query = typeof view === 'object' && view !== null ? (view as Json)['query'] : undefined;
+    if (typeof query !== 'string' || query.trim() === '') {
+      throw BigQueryApiError.invalid('Required parameter is missing: view.query');
+    }
+    // The REST API reads a view without useLegacySql as legacy SQL; the client sets it to false.
+    if ((view as Json)['useLegacySql'] !== false) {
+      throw BigQueryApiError.invalid(
+        'Legacy SQL views are not supported by the local BigQuery server; set view.useLegacySql: false.',
+      );
+    }
+    const rewritten = rewriteSql(query, {
+      projectId,
+      duckKeywords: this.#engine.keywords,
+      resolveTable: (p, d, t) => this.sqlName(p, d, t),
+      datasetExists: (p, d) => this.findDataset(p, d) !== undefined,
+      namedParameter: () => undefined,
+      positionalParameter: () => undefined,
+    });
+    if (!['SELECT', 'WITH'].includes(rewritten.firstKeyword)) {
+      throw BigQueryApiError.invalidQuery(
+        `A view's query must be a SELECT or WITH query, not ${rewritten.firstKeyword || 'this statement'}.`,
+      );
+    }
+    const place = this.#place(dataset, tableId);
+    const { qualifiedName } = place;
+    let fields: Field[];
+    try {
+      await this.#engine.run(
+        `CREATE VIEW ${qualifiedName} AS ${rewritten.sql.trim().replace(/;\s*$/, '')}`,
+      );
+      const columns = await this.#engine.read(`SELECT * FROM ${qualifiedName} LIMIT 0`);
+      fields = fieldsOfResult(columns.names, columns.types);
+    } catch (caught) {
+      await this.#engine.run(`DROP VIEW IF EXISTS ${qualifiedName}`);
+      throw BigQueryApiError.invalidQuery(
+        caught instanceof Error ? caught.message : String(caught),
+      );
+    }
+    const table = this.#entry(dataset, tableId, place, fields, true, {
+      ...pick(body, ['friendlyName', 'description', 'labels', 'expirationTime']),
+      schema: { fields: toFieldResources(fields, undefined) },
+      view: { query, useLegacySql: false },
+      type: 'VIEW',
+    });
     dataset.tables.set(tableId, table);
     await this.#saveTable(table);
     return table;
@@ -314,6 +409,11 @@ export class Catalog {
     body: Json,
   ): Promise<TableEntry> {
     const table = this.getTable(projectId, datasetId, tableId);
+    if (isView(table) && (body['schema'] !== undefined || body['view'] !== undefined)) {
+      throw BigQueryApiError.invalid(
+        `Changing the query or schema of view ${projectId}:${datasetId}.${tableId} is not supported by the local BigQuery server; delete and create it.`,
+      );
+    }
     let fields = table.fields;
     const statements: string[] = [];
     if (body['schema'] !== undefined) {
@@ -348,7 +448,9 @@ export class Catalog {
 
   async deleteTable(projectId: string, datasetId: string, tableId: string): Promise<void> {
     const table = this.getTable(projectId, datasetId, tableId);
-    if (table.hasStorage) await this.#engine.run(`DROP TABLE ${table.qualifiedName}`);
+    if (table.hasStorage) {
+      await this.#engine.run(`DROP ${isView(table) ? 'VIEW' : 'TABLE'} ${table.qualifiedName}`);
+    }
     await this.#engine.run(
       `DELETE FROM ${META_TABLE} WHERE project = $1 AND dataset = $2 AND tbl = $3`,
       [projectId, datasetId, tableId],
@@ -358,7 +460,7 @@ export class Catalog {
 
   /** The table's row count (BigQuery counts the streaming buffer separately; we do not). */
   async numRows(table: TableEntry): Promise<bigint> {
-    if (!table.hasStorage) return 0n;
+    if (!table.hasStorage || isView(table)) return 0n;
     const result = await this.#engine.read(`SELECT count(*) FROM ${table.qualifiedName}`);
     return BigInt(String(result.rows[0]?.[0] ?? 0));
   }
@@ -413,6 +515,11 @@ export class Catalog {
       ]);
     });
   }
+}
+
+/** Whether the entry is a logical view (tables.insert with `view`). */
+export function isView(table: TableEntry): boolean {
+  return table.resource['type'] === 'VIEW';
 }
 
 function key(projectId: string, datasetId: string): string {

@@ -14,6 +14,17 @@ export interface BigQueryContext {
   readonly insertAllLog: InsertAllLog;
   /** Rows per tabledata.list / getQueryResults page when the client gives no maxResults. */
   readonly defaultPageRows: number;
+  /** Told of every insertAll's rows once they are written. */
+  readonly onRowsWritten?: ((event: RowsWrittenEvent) => void) | undefined;
+}
+
+/** Rows an insertAll request wrote, once they are stored (queries see them). */
+export interface RowsWrittenEvent {
+  readonly projectId: string;
+  readonly datasetId: string;
+  readonly tableId: string;
+  /** The rows written, after insertId de-duplication, as the request gave them. */
+  readonly rows: readonly Record<string, unknown>[];
 }
 
 /** A JSON answer; `body` undefined means 204 No Content. */

@@ -290,6 +290,108 @@ describe('path forms', () => {
   });
 });
 
+describe('views', () => {
+  const DEDUP = (table: string): string =>
+    `SELECT * EXCEPT (rn) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY id ORDER BY ts) AS rn FROM \`${PROJECT}.${table}\`) WHERE rn = 1`;
+
+  it('creates a GoogleSQL view (tables.insert with view), reports type VIEW and its schema, and queries it', async () => {
+    const [dataset] = await bq.createDataset(uniqueName('view'));
+    const name = dataset.id ?? '';
+    const [table] = await dataset.createTable('events', {
+      schema: [
+        { name: 'id', type: 'STRING' },
+        { name: 'ts', type: 'TIMESTAMP' },
+        { name: 'v', type: 'INT64' },
+      ],
+    });
+    await table.insert(
+      [
+        { id: 'a', ts: '2026-12-01T00:00:02Z', v: 2 },
+        { id: 'a', ts: '2026-12-01T00:00:01Z', v: 1 },
+        { id: 'b', ts: '2026-12-01T00:00:03Z', v: 3 },
+      ],
+      { partialRetries: 0 },
+    );
+    const [, created] = await dataset.createTable('events_dedup', {
+      view: { query: DEDUP(`${name}.events`), useLegacySql: false },
+    });
+    expect(created).toMatchObject({ type: 'VIEW', view: { useLegacySql: false } });
+    const [metadata] = await dataset.table('events_dedup').getMetadata();
+    expect(metadata.type).toBe('VIEW');
+    expect(metadata.view).toEqual({ query: DEDUP(`${name}.events`), useLegacySql: false });
+    expect(metadata.schema.fields).toEqual([
+      { name: 'id', type: 'STRING', mode: 'NULLABLE' },
+      { name: 'ts', type: 'TIMESTAMP', mode: 'NULLABLE' },
+      { name: 'v', type: 'INTEGER', mode: 'NULLABLE' },
+    ]);
+    const [tables] = await dataset.getTables();
+    expect(tables.map((t) => [t.id, (t.metadata as { type?: string }).type])).toEqual([
+      ['events', 'TABLE'],
+      ['events_dedup', 'VIEW'],
+    ]);
+    const [rows] = await bq.query(`SELECT id, v FROM ${name}.events_dedup ORDER BY id`);
+    expect(rows).toEqual([
+      { id: 'a', v: 1 },
+      { id: 'b', v: 3 },
+    ]);
+    // A view reads the table as it is when queried: new rows and added columns show.
+    await table.setMetadata({
+      schema: [...(metadata.schema.fields as object[]), { name: 'note', type: 'STRING' }],
+    });
+    await table.insert([{ id: 'c', ts: '2026-12-01T00:00:04Z', v: 4, note: 'x' }], {
+      partialRetries: 0,
+    });
+    const [after] = await bq.query(
+      `SELECT v.id, v.note FROM \`${name}.events_dedup\` v ORDER BY 1`,
+    );
+    expect(after).toEqual([
+      { id: 'a', note: null },
+      { id: 'b', note: null },
+      { id: 'c', note: 'x' },
+    ]);
+    await dataset.table('events_dedup').delete();
+    const [exists] = await dataset.table('events_dedup').exists();
+    expect(exists).toBe(false);
+    const [still] = await bq.query(`SELECT count(*) AS n FROM ${name}.events`);
+    expect(still).toEqual([{ n: 4 }]);
+  });
+
+  it('refuses what BigQuery refuses for views, and what this server does not do', async () => {
+    const [dataset] = await bq.createDataset(uniqueName('viewbad'));
+    const name = dataset.id ?? '';
+    await dataset.createTable('t', { schema: [{ name: 'id', type: 'STRING' }] });
+    const [view] = await dataset.createTable('v', {
+      view: { query: `SELECT id FROM ${name}.t`, useLegacySql: false },
+    });
+    const insert = await caught(() => view.insert([{ id: 'x' }], { partialRetries: 0 }));
+    expect(insert['code']).toBe(400);
+    expect(insert.message).toContain('is a view');
+    const list = await caught(() => view.getRows());
+    expect(list.message).toBe('Cannot list a table of type VIEW.');
+    const missing = await caught(() =>
+      dataset.createTable('v2', {
+        view: { query: `SELECT id FROM ${name}.nope`, useLegacySql: false },
+      }),
+    );
+    expect(missing['code']).toBe(404);
+    const legacy = await caught(() =>
+      dataset.createTable('v3', { view: { query: `SELECT id FROM [${PROJECT}:${name}.t]` } }),
+    );
+    expect(legacy['code']).toBe(400);
+    expect(legacy.message).toMatch(/Legacy SQL views are not supported/);
+    const badSql = await caught(() =>
+      dataset.createTable('v4', { view: { query: 'SELECT nope FROM', useLegacySql: false } }),
+    );
+    expect(badSql['code']).toBe(400);
+    const [after] = await dataset.getTables();
+    expect(after.map((t) => t.id)).toEqual(['t', 'v']);
+    const patch = await caught(() =>
+      view.setMetadata({ view: { query: 'SELECT 1 AS x', useLegacySql: false } }),
+    );
+    expect(patch['code']).toBe(400);
+  });
+});
+
 describe('persistence', () => {
   it('keeps datasets, tables and rows in dataDir across restarts', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'bq-persist-'));
@@ -300,6 +402,9 @@ describe('persistence', () => {
       await table.insert([{ deviceId: 'd1', tags: ['a'], loc: { lat: 1, lng: 2 } }], {
         partialRetries: 0,
       });
+      await dataset.createTable('v', {
+        view: { query: 'SELECT deviceId FROM kept.t', useLegacySql: false },
+      });
       await first.stop();
 
       const second = await startBigQueryServer({ dataDir });
@@ -309,6 +414,10 @@ describe('persistence', () => {
         expect(metadata.numRows).toBe('1');
         const [rows] = await client.query('SELECT deviceId, tags, loc FROM kept.t');
         expect(rows).toEqual([{ deviceId: 'd1', tags: ['a'], loc: { lat: 1, lng: 2 } }]);
+        const [viewed] = await client.query('SELECT deviceId FROM kept.v');
+        expect(viewed).toEqual([{ deviceId: 'd1' }]);
+        const [view] = await client.dataset('kept').table('v').getMetadata();
+        expect(view.type).toBe('VIEW');
       } finally {
         await second.stop();
       }

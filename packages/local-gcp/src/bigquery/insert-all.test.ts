@@ -271,6 +271,15 @@ describe('insertAll (table.insert)', () => {
     const two = await fetchInsertAllStats(server.url);
     expect(two).toMatchObject({ requests: 2, refused: 1, rows: 2 });
     expect(two.maxRequestBytes).toBeGreaterThan(11 * 1024 * 1024);
+    // A body that is not JSON (a client killed mid-upload sends a cut one) is a bad request,
+    // not a refusal for its size.
+    const insertUrl = new URL(
+      `/bigquery/v2/projects/${table.dataset.projectId}/datasets/${table.dataset.id ?? ''}/tables/${table.id ?? ''}/insertAll`,
+      server.url,
+    );
+    const cut = await fetch(insertUrl, { method: 'POST', body: '{"rows": [{"json": {"devi' });
+    expect(cut.status).toBe(400);
+    expect(server.insertAllStats()).toMatchObject({ requests: 3, refused: 1 });
     await fetch(new URL(INSERT_ALL_STATS_PATH, server.url), { method: 'DELETE' });
     expect(server.insertAllStats().requests).toBe(0);
   });

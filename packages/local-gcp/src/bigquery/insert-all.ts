@@ -44,6 +44,8 @@ export interface InsertAllOutcome {
   readonly response: Record<string, unknown>;
   /** Rows written (after de-duplication). */
   readonly written: number;
+  /** The rows written, as the request gave them. */
+  readonly rows: readonly Record<string, unknown>[];
   /** Rows acknowledged but not written because their insertId was seen recently. */
   readonly duplicates: number;
 }
@@ -151,6 +153,7 @@ export async function insertAll(
     return {
       response: { kind: 'bigquery#tableDataInsertAllResponse', insertErrors },
       written: 0,
+      rows: [],
       duplicates: 0,
     };
   }
@@ -183,6 +186,7 @@ export async function insertAll(
       ...(invalid.length > 0 ? { insertErrors: invalid } : {}),
     },
     written: toWrite.length,
+    rows: toWrite,
     duplicates,
   };
 }

@@ -3,7 +3,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import type { Catalog } from './catalog.js';
 import { BigQueryApiError, isBigQueryApiError } from './errors.js';
 import { bindParameters } from './query-parameters.js';
-import { fieldFromDuckType, toFieldResources, type Field } from './schema-mapping.js';
+import { fieldsOfResult, toFieldResources, type Field } from './schema-mapping.js';
 import type { SqlEngine } from './sql-engine.js';
 import { rewriteSql } from './sql-rewrite.js';
 
@@ -46,7 +46,6 @@ const ALLOWED_FIRST_KEYWORDS = new Set([
   'UPDATE',
   'DELETE',
 ]);
-const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Runs queries on DuckDB and keeps the last `maxJobs` jobs (with their rows) for jobs.get and
@@ -178,10 +177,7 @@ export class JobStore {
       projectId,
       defaultDataset,
       duckKeywords: this.#engine.keywords,
-      resolveTable: (p, d, t) => {
-        const table = catalog.findTable(p, d, t);
-        return table?.hasStorage === true ? table.qualifiedName : undefined;
-      },
+      resolveTable: (p, d, t) => catalog.sqlName(p, d, t),
       datasetExists: (p, d) => catalog.findDataset(p, d) !== undefined,
       namedParameter: (name) => parameters.named(name),
       positionalParameter: (index) => parameters.positional(index),
@@ -209,7 +205,7 @@ export class JobStore {
           }
         });
         return {
-          fields: resultFields(
+          fields: fieldsOfResult(
             columns.map((c) => c.name),
             columns.map((c) => c.type),
           ),
@@ -218,26 +214,11 @@ export class JobStore {
       }
       const read = await this.#engine.read(sql, parameters.values);
       if (!read.isQuery) return { fields: [], rows: [], numDmlAffectedRows: read.rowsChanged };
-      return { fields: resultFields(read.names, read.types), rows: read.rows };
+      return { fields: fieldsOfResult(read.names, read.types), rows: read.rows };
     } catch (caught) {
       throw BigQueryApiError.invalidQuery(errorMessage(caught));
     }
   }
-}
-
-/** BigQuery names unnamed result columns f0_, f1_, …; DuckDB names them after the expression. */
-function resultFields(
-  names: readonly string[],
-  types: readonly Parameters<typeof fieldFromDuckType>[1][],
-): Field[] {
-  let anonymous = 0;
-  return names.map((name, index) => {
-    const type = types[index];
-    const fieldName = PLAIN_NAME.test(name) ? name : `f${anonymous++}_`;
-    if (type === undefined)
-      return { name: fieldName, kind: 'STRING', mode: 'NULLABLE', fields: [] };
-    return fieldFromDuckType(fieldName, type);
-  });
 }
 
 function parseDefaultDataset(

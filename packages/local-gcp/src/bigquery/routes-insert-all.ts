@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import { isView } from './catalog.js';
 import type { BigQueryContext, RouteResponse } from './context.js';
+import { BigQueryApiError } from './errors.js';
 import { insertAll } from './insert-all.js';
 import { readJsonBody } from './request-body.js';
 
@@ -23,12 +25,19 @@ export async function handleInsertAll(
       size = read;
     }));
   } catch (error) {
-    ctx.insertAllLog.record(size, 0, true);
+    // Refused for its size only when it was too large; a body cut short (its client killed
+    // mid-upload) or not JSON is a bad request, not a refusal.
+    ctx.insertAllLog.record(size, 0, size > ctx.limits.maxRequestBytes);
     throw error;
   }
   const rows = Array.isArray(body['rows']) ? body['rows'].length : 0;
   ctx.insertAllLog.record(bytes, rows, rows > ctx.limits.maxRows);
   let table = ctx.catalog.getTable(projectId, datasetId, tableId);
+  if (isView(table)) {
+    throw BigQueryApiError.invalid(
+      `Table ${projectId}:${datasetId}.${tableId} is a view; rows cannot be streamed into a view.`,
+    );
+  }
   const suffix = body['templateSuffix'];
   if (typeof suffix === 'string' && suffix !== '') {
     const targetId = `${tableId}${suffix}`;
@@ -40,5 +49,8 @@ export async function handleInsertAll(
       }));
   }
   const outcome = await insertAll(ctx.engine, table, body, bytes, ctx.limits);
+  if (ctx.onRowsWritten !== undefined && outcome.rows.length > 0) {
+    ctx.onRowsWritten({ projectId, datasetId, tableId: table.tableId, rows: outcome.rows });
+  }
   return { status: 200, body: outcome.response };
 }

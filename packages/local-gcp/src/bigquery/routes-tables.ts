@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { TableEntry } from './catalog.js';
+import { isView, type TableEntry } from './catalog.js';
+import { BigQueryApiError } from './errors.js';
 import type { BigQueryContext, RouteResponse } from './context.js';
 import { intParam, pageOf, pageStart, encodePageToken } from './paging.js';
 import { readJsonBody } from './request-body.js';
@@ -99,6 +100,7 @@ export async function listTableData(
   url: URL,
 ): Promise<RouteResponse> {
   const table = ctx.catalog.getTable(projectId, datasetId, tableId);
+  if (isView(table)) throw BigQueryApiError.invalid('Cannot list a table of type VIEW.');
   const start = pageStart(url);
   const maxResults = intParam(url, 'maxResults') ?? ctx.defaultPageRows;
   const selected = (url.searchParams.get('selectedFields') ?? '')
@@ -145,6 +147,7 @@ async function tableResource(
   ctx: BigQueryContext,
   table: TableEntry,
 ): Promise<Record<string, unknown>> {
+  if (isView(table)) return table.resource;
   const numRows = await ctx.catalog.numRows(table);
   return { ...table.resource, numRows: numRows.toString() };
 }

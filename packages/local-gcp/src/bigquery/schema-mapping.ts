@@ -331,6 +331,26 @@ export function insertExpression(field: Field, source: string, depth = 0): strin
   return `CASE WHEN ${source} IS NULL THEN NULL ELSE struct_pack(${members.join(', ')}) END`;
 }
 
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The BigQuery fields of a DuckDB result (a query's, or a view's): BigQuery names unnamed result
+ * columns f0_, f1_, …; DuckDB names them after the expression.
+ */
+export function fieldsOfResult(
+  names: readonly string[],
+  types: readonly (DuckDBType | undefined)[],
+): Field[] {
+  let anonymous = 0;
+  return names.map((name, index) => {
+    const type = types[index];
+    const fieldName = PLAIN_NAME.test(name) ? name : `f${anonymous++}_`;
+    if (type === undefined)
+      return { name: fieldName, kind: 'STRING', mode: 'NULLABLE', fields: [] };
+    return fieldFromDuckType(fieldName, type);
+  });
+}
+
 /** A BigQuery result field for a DuckDB result column. */
 export function fieldFromDuckType(name: string, type: DuckDBType): Field {
   if (type instanceof DuckDBListType || type instanceof DuckDBArrayType) {

@@ -9,7 +9,7 @@ import {
 } from '../http/local-server.js';
 import { sendGoogleError, sendJson } from '../http/respond.js';
 import { Catalog } from './catalog.js';
-import type { BigQueryContext, RouteResponse } from './context.js';
+import type { BigQueryContext, RouteResponse, RowsWrittenEvent } from './context.js';
 import { BigQueryApiError, isBigQueryApiError } from './errors.js';
 import { DEFAULT_INSERT_ALL_LIMITS, writeRows, type InsertAllLimits } from './insert-all.js';
 import { DEFAULT_INSERT_ID_WINDOW } from './insert-id-window.js';
@@ -41,6 +41,11 @@ import {
 } from './routes-tables.js';
 import { InsertAllLog, INSERT_ALL_STATS_PATH, type InsertAllStats } from './request-log.js';
 import { createSqlEngine } from './sql-engine.js';
+import {
+  startWriteApiServer,
+  type BigQueryWriteServer,
+  type BigQueryWriteServerOptions,
+} from './write-api.js';
 
 /** Options of {@link startBigQueryServer}. */
 export interface BigQueryServerOptions extends ListenOptions {
@@ -60,6 +65,17 @@ export interface BigQueryServerOptions extends ListenOptions {
   readonly defaultPageRows?: number | undefined;
   /** insertAll request limits. @defaultValue {@link DEFAULT_INSERT_ALL_LIMITS} */
   readonly insertAllLimits?: InsertAllLimits | undefined;
+  /**
+   * Told of the rows of every insertAll once they are written and visible to queries: the moment
+   * a row is "in BigQuery", for end-to-end latency. Must not throw.
+   */
+  readonly onRowsWritten?: ((event: RowsWrittenEvent) => void) | undefined;
+  /**
+   * Also start the Storage Write API (gRPC `BigQueryWrite`) on its own port, over the same
+   * DuckDB catalog: rows appended over gRPC are what REST queries and tabledata.list read.
+   * @defaultValue undefined (not started)
+   */
+  readonly writeApi?: BigQueryWriteServerOptions | undefined;
 }
 
 /** A running local BigQuery server. */
@@ -68,6 +84,11 @@ export interface BigQueryServer extends LocalServer {
   readonly apiEndpoint: string;
   /** For `BIGQUERY_EMULATOR_HOST` (used verbatim as the client's base URL). */
   readonly emulatorHost: string;
+  /**
+   * The Storage Write API server when {@link BigQueryServerOptions.writeApi} was given; its
+   * `emulatorHost` is the value for `BIGQUERY_STORAGE_EMULATOR_HOST`.
+   */
+  readonly writeApi: BigQueryWriteServer | undefined;
   /**
    * Writes rows straight into an existing table, bypassing HTTP and insertId de-duplication
    * (fixtures, benchmarks). Rows are validated like insertAll rows.
@@ -122,8 +143,22 @@ export async function startBigQueryServer(
         maxRowBytes: limits.maxRowBytes ?? DEFAULT_INSERT_ALL_LIMITS.maxRowBytes,
       },
       defaultPageRows: options.defaultPageRows ?? 50_000,
+      onRowsWritten: options.onRowsWritten,
     };
     const server = await startLocalServer(createHandler(ctx), options);
+    let writeApi: BigQueryWriteServer | undefined;
+    try {
+      writeApi =
+        options.writeApi === undefined
+          ? undefined
+          : await startWriteApiServer(
+              { engine, catalog, onRowsWritten: options.onRowsWritten },
+              options.writeApi,
+            );
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
     return {
       ...server,
       url: server.url,
@@ -132,11 +167,13 @@ export async function startBigQueryServer(
       faults: server.faults,
       apiEndpoint: server.url,
       emulatorHost: server.url,
+      writeApi,
       insertAllStats: () => insertAllLog.snapshot(),
       resetInsertAllStats: () => {
         insertAllLog.reset();
       },
       stop: async () => {
+        await writeApi?.stop();
         await server.stop();
         await engine.close();
       },

@@ -53,6 +53,9 @@ const COMPAT_MACROS: readonly string[] = [
   'to_json_string(x) AS CAST(to_json(x) AS VARCHAR)',
   'parse_json(x) AS CAST(x AS JSON)',
   'generate_uuid() AS CAST(uuid() AS VARCHAR)',
+  // `TIMESTAMP_SUB(ts, INTERVAL 1 MINUTE)`: DuckDB reads the interval as an expression.
+  'timestamp_sub(ts, i) AS ts - i',
+  'timestamp_add(ts, i) AS ts + i',
 ];
 
 export async function createSqlEngine(path: string | undefined): Promise<SqlEngine> {

@@ -13,20 +13,36 @@ export interface AppProcess {
 
 const repositoryRoot = join(import.meta.dirname, '../../../..');
 
+/** How {@link startAppProcess} runs the file. */
+export interface AppProcessOptions {
+  /**
+   * Node options before the file. @defaultValue the source run:
+   * `['--conditions=@tributary/source', '--import', 'tsx']`
+   */
+  readonly nodeArgs?: readonly string[] | undefined;
+  /** Working folder. @defaultValue the repository root */
+  readonly cwd?: string | undefined;
+  /** Arguments after the file (a command line's flags). @defaultValue none */
+  readonly args?: readonly string[] | undefined;
+}
+
 /**
  * Runs an app's `main.ts` from source (tsx, the `@tributary/source` condition) with exactly `env`
- * plus `PATH` and `HOME`, the way a container would run it with its environment.
+ * plus `PATH` and `HOME`, the way a container would run it with its environment. With
+ * `options.nodeArgs` it runs any file as plain node would (a bundle, as its image runs it).
+ * `options.args` follow the file (a command line's flags).
  */
-export function startAppProcess(main: string, env: Readonly<Record<string, string>>): AppProcess {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@tributary/source', '--import', 'tsx', main],
-    {
-      cwd: repositoryRoot,
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+export function startAppProcess(
+  main: string,
+  env: Readonly<Record<string, string>>,
+  options: AppProcessOptions = {},
+): AppProcess {
+  const nodeArgs = options.nodeArgs ?? ['--conditions=@tributary/source', '--import', 'tsx'];
+  const child = spawn(process.execPath, [...nodeArgs, main, ...(options.args ?? [])], {
+    cwd: options.cwd ?? repositoryRoot,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -42,23 +58,32 @@ export function startAppProcess(main: string, env: Readonly<Record<string, strin
   return { process: child, exit, output: () => output, stderr: () => stderr };
 }
 
-/** Polls `GET <baseUrl>/readyz` until it answers 200; throws with the app's output after `timeoutMs`. */
+/**
+ * Polls `GET <baseUrl>/readyz` until it answers 200; throws with the last answer and the app's
+ * output after `timeoutMs`.
+ */
 export async function waitForAppReady(
   baseUrl: string,
   app: AppProcess,
   timeoutMs = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
   for (;;) {
     const status = await fetch(`${baseUrl}/readyz`).then(
-      (response) => response.status,
+      async (response) => {
+        last = `${response.status} ${await response.text()}`;
+        return response.status;
+      },
       () => 0,
     );
     if (status === 200) return;
     if (app.process.exitCode !== null) {
       throw new Error(`exited with ${app.process.exitCode} before ready: ${app.output()}`);
     }
-    if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms: ${app.output()}`);
+    if (Date.now() > deadline) {
+      throw new Error(`not ready after ${timeoutMs} ms (last /readyz: ${last}): ${app.output()}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

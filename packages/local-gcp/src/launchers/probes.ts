@@ -72,6 +72,19 @@ export async function answersRedisPing(
   }
 }
 
+/**
+ * Sends one inline Redis command (`CLUSTER INFO`, words separated by spaces, no quoting) and
+ * resolves with the first bytes of the reply as text; rejects when the server does not answer.
+ */
+export async function sendRedisCommand(
+  host: string,
+  port: number,
+  command: string,
+  timeoutMs = PROBE_TIMEOUT_MS,
+): Promise<string> {
+  return (await exchange(host, port, Buffer.from(`${command}\r\n`), timeoutMs)).toString();
+}
+
 /** An MQTT 3.1.1 CONNECT packet with a clean session and a random client id. */
 function mqttConnectPacket(): Buffer {
   const clientId = Buffer.from(`tributary-probe-${randomBytes(4).toString('hex')}`);

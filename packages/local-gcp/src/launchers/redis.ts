@@ -1,4 +1,4 @@
-import { launchProcess } from './launch.js';
+import { launchProcess, type LaunchSpec } from './launch.js';
 import type { LocalProcess, ProcessLaunchOptions } from './local-process.js';
 import { DEFAULT_HOST } from './local-process.js';
 import { answersRedisPing } from './probes.js';
@@ -45,28 +45,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
       stop: () => Promise.resolve(),
     };
   }
-  const launched = await launchProcess(
-    {
-      name: 'redis',
-      command: options.redisServerPath ?? 'redis-server',
-      installHint: 'install the redis-server package',
-      args: (bindHost, port, workDir) =>
-        Promise.resolve([
-          '--port',
-          String(port),
-          '--bind',
-          bindHost,
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--dir',
-          workDir,
-        ]),
-      probe: (probeHost, port) => answersRedisPing(probeHost, port),
-    },
-    options,
-  );
+  const launched = await launchProcess(redisServerSpec(options), options);
   return {
     host: launched.host,
     port: launched.port,
@@ -75,5 +54,36 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     url: `redis://${launched.host}:${launched.port}`,
     started: true,
     stop: () => launched.stop(),
+  };
+}
+
+/**
+ * What to run for one private `redis-server` without persistence; `extraArgs` (say, the cluster
+ * settings) may write files into the work directory and are appended to the standard ones.
+ */
+export function redisServerSpec(
+  options: Pick<RedisOptions, 'redisServerPath'>,
+  name = 'redis',
+  extraArgs: (host: string, port: number, workDir: string) => Promise<readonly string[]> = () =>
+    Promise.resolve([]),
+): LaunchSpec {
+  return {
+    name,
+    command: options.redisServerPath ?? 'redis-server',
+    installHint: 'install the redis-server package',
+    args: async (bindHost, port, workDir) => [
+      '--port',
+      String(port),
+      '--bind',
+      bindHost,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      workDir,
+      ...(await extraArgs(bindHost, port, workDir)),
+    ],
+    probe: (probeHost, port) => answersRedisPing(probeHost, port),
   };
 }

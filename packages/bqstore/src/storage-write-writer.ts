@@ -1,0 +1,719 @@
+import { adapt, managedwriter, protos } from '@google-cloud/bigquery-storage';
+import grpc from '@grpc/grpc-js';
+import { TributaryError } from '@tributary/messagepipeline';
+import {
+  backoffDelayMs,
+  Deque,
+  requireInteger,
+  requireNumber,
+  resolveBackoff,
+  sleep,
+  within,
+  type BackoffOptions,
+} from '@tributary/messagepipeline/kernel';
+import {
+  OK,
+  tableName,
+  type RowOutcome,
+  type RowToWrite,
+  type RowWriter,
+  type TableRef,
+} from './row-writer.js';
+import type { TableField } from './schema.js';
+import { compileRowValidator, type RowValidator } from './validate.js';
+
+/** The Storage Write API's own limit on one AppendRows request: 10 MB. */
+export const STORAGE_WRITE_LIMITS = Object.freeze({ maxRequestBytes: 10_000_000 });
+
+/** Options for {@link createStorageWriteWriter}. */
+export interface StorageWriteWriterOptions {
+  /** The project the client bills to; tables name their own project. */
+  readonly projectId: string;
+  /**
+   * `host:port` of a local Storage Write API server, reached in plaintext with no credentials.
+   * The client reads no emulator variable: an app passes `BIGQUERY_STORAGE_EMULATOR_HOST` here
+   * (libraries never read the environment).
+   * @defaultValue undefined (Google's endpoint, application default credentials)
+   */
+  readonly emulatorHost?: string | undefined;
+  /** Passed to the client so it never probes the metadata server for it. @defaultValue 'googleapis.com' */
+  readonly universeDomain?: string | undefined;
+  /** Most AppendRows requests awaiting their result, over every table. @defaultValue 16 */
+  readonly maxOutstandingAppends?: number | undefined;
+  /** Most bytes of rows awaiting their result, over every table; at least `maxRequestBytes`. @defaultValue 67_108_864 (64 MiB) */
+  readonly maxOutstandingBytes?: number | undefined;
+  /**
+   * Largest AppendRows request, in bytes of the rows' JSON (protobuf is no larger for the types
+   * the sink writes); a larger write is split. At most 10,000,000. A request the server still
+   * refuses as too large is split in halves and sent again.
+   * @defaultValue 8_000_000
+   */
+  readonly maxRequestBytes?: number | undefined;
+  /** An append with no result by then counts as failed (`timeout`, retriable). @defaultValue 30_000 */
+  readonly appendTimeoutMs?: number | undefined;
+  /** Attempts per request when the connection fails (ABORTED, UNAVAILABLE, …), each on a new connection. @defaultValue 4 */
+  readonly maxAttempts?: number | undefined;
+  /** Delay before each reconnect. @defaultValue 100 ms initial, 5_000 ms at most, doubling */
+  readonly reconnectBackoff?: BackoffOptions | undefined;
+  /**
+   * How long an insertId written by this writer makes a later row with the same id `ok` without
+   * sending it again, in milliseconds (best effort, in this process only: the default stream
+   * itself de-duplicates nothing). @defaultValue 600_000
+   */
+  readonly insertIdWindowMs?: number | undefined;
+  /** Most insertIds remembered. @defaultValue 100_000 */
+  readonly maxRememberedInsertIds?: number | undefined;
+  /** Told about every AppendRows request: rows, bytes, how long it took and how it ended. */
+  readonly onAppend?: ((event: AppendEvent) => void) | undefined;
+}
+
+/** One AppendRows request, as {@link StorageWriteWriterOptions.onAppend} hears it. */
+export interface AppendEvent {
+  readonly table: TableRef;
+  readonly rows: number;
+  /** Bytes of the rows' JSON. */
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** Appends awaiting their result when this one was sent, itself included. */
+  readonly outstandingAppends: number;
+  /** `ok`; `rowErrors`: some rows refused (the rest are sent again); `failed`: the whole request. */
+  readonly result: 'ok' | 'rowErrors' | 'failed';
+  /** The gRPC status name when it failed (`UNAVAILABLE`, `timeout`, …). */
+  readonly reason?: string | undefined;
+}
+
+/** A {@link RowWriter} on the Storage Write API; `close` ends its connections. */
+export interface StorageWriteWriter extends RowWriter {
+  /** Closes every connection. The writer must not be used afterwards. */
+  close(): void;
+}
+
+/** The defaults of {@link StorageWriteWriterOptions}. */
+export const DEFAULT_STORAGE_WRITE_WRITER_OPTIONS = Object.freeze({
+  universeDomain: 'googleapis.com',
+  maxOutstandingAppends: 16,
+  maxOutstandingBytes: 64 * 1024 * 1024,
+  maxRequestBytes: 8_000_000,
+  appendTimeoutMs: 30_000,
+  maxAttempts: 4,
+  insertIdWindowMs: 600_000,
+  maxRememberedInsertIds: 100_000,
+});
+
+const ROW_OVERHEAD_BYTES = 16;
+const { status } = grpc;
+/** Plain numbers for the gRPC codes compared below (the client's results carry plain numbers). */
+const INVALID_ARGUMENT: number = status.INVALID_ARGUMENT;
+const FAILED_PRECONDITION: number = status.FAILED_PRECONDITION;
+/** Codes on which a new connection may succeed. */
+const RECONNECT_CODES: ReadonlySet<number> = new Set([
+  status.ABORTED,
+  status.UNAVAILABLE,
+  status.CANCELLED,
+  status.DEADLINE_EXCEEDED,
+  status.INTERNAL,
+  status.RESOURCE_EXHAUSTED,
+]);
+const DESTINATION_CODES: ReadonlyMap<
+  number,
+  'NOT_FOUND' | 'PERMISSION_DENIED' | 'UNAUTHENTICATED'
+> = new Map([
+  [status.NOT_FOUND, 'NOT_FOUND'],
+  [status.PERMISSION_DENIED, 'PERMISSION_DENIED'],
+  [status.UNAUTHENTICATED, 'UNAUTHENTICATED'],
+]);
+
+/** A row as the managed writer's types want it (validated rows are JSON-shaped). */
+type JsonObject = Parameters<managedwriter.JSONWriter['appendRows']>[0][number];
+type Connection = Awaited<ReturnType<managedwriter.WriterClient['createStreamConnection']>>;
+type StorageSchema = protos.google.cloud.bigquery.storage.v1.ITableSchema;
+type StorageField = protos.google.cloud.bigquery.storage.v1.ITableFieldSchema;
+
+interface TableStream {
+  readonly connection: Connection;
+  readonly writer: managedwriter.JSONWriter;
+  validator: RowValidator;
+  fields: readonly TableField[];
+}
+
+interface Entry {
+  readonly index: number;
+  readonly row: RowToWrite;
+  readonly bytes: number;
+}
+
+/**
+ * A {@link RowWriter} on the BigQuery Storage Write API's `_default` stream (at-least-once)
+ * through the official managed writer (`WriterClient` + `JSONWriter`, pinned: it is marked
+ * experimental). One connection per table, reused across writes and rebuilt with backoff when the
+ * server ends it (ABORTED after about 10 idle minutes, UNAVAILABLE under load). What the client
+ * leaves to us, done here: rows are validated against the table schema before encoding (its JSON
+ * encoder turns bad values into zeros); requests stay under 10 MB (a larger write is split);
+ * outstanding appends are bounded by count and bytes; `error` and `row_errors` are checked on
+ * every result (rows with errors are `invalid`, with the field in `location`; the rest of their
+ * request is sent again); a connection-error listener is always attached.
+ * @throws {@link InvalidArgumentError} naming the first invalid option.
+ */
+export function createStorageWriteWriter(options: StorageWriteWriterOptions): StorageWriteWriter {
+  const defaults = DEFAULT_STORAGE_WRITE_WRITER_OPTIONS;
+  const maxRequestBytes = requireInteger(
+    'maxRequestBytes',
+    options.maxRequestBytes ?? defaults.maxRequestBytes,
+    1024,
+    STORAGE_WRITE_LIMITS.maxRequestBytes,
+  );
+  const maxAppends = requireInteger(
+    'maxOutstandingAppends',
+    options.maxOutstandingAppends ?? defaults.maxOutstandingAppends,
+    1,
+  );
+  const maxBytes = requireInteger(
+    'maxOutstandingBytes',
+    options.maxOutstandingBytes ?? defaults.maxOutstandingBytes,
+    maxRequestBytes,
+  );
+  const timeoutMs = requireNumber(
+    'appendTimeoutMs',
+    options.appendTimeoutMs ?? defaults.appendTimeoutMs,
+    1,
+  );
+  const maxAttempts = requireInteger('maxAttempts', options.maxAttempts ?? defaults.maxAttempts, 1);
+  const windowMs = requireNumber(
+    'insertIdWindowMs',
+    options.insertIdWindowMs ?? defaults.insertIdWindowMs,
+    0,
+  );
+  const maxIds = requireInteger(
+    'maxRememberedInsertIds',
+    options.maxRememberedInsertIds ?? defaults.maxRememberedInsertIds,
+    0,
+  );
+  const backoff = resolveBackoff(
+    options.reconnectBackoff,
+    { initialDelayMs: 100, maxDelayMs: 5_000, jitter: 'equal' },
+    'reconnectBackoff',
+  );
+  const client = new managedwriter.WriterClient(clientOptions(options));
+  const outstanding = new Outstanding(maxAppends, maxBytes);
+  const written = new InsertIdWindow(windowMs, maxIds);
+  const streams = new Map<string, Promise<TableStream>>();
+  const { onAppend } = options;
+
+  function streamFor(table: TableRef): Promise<TableStream> {
+    const key = tableName(table);
+    let stream = streams.get(key);
+    if (stream === undefined) {
+      stream = openStream(table);
+      streams.set(key, stream);
+      stream.catch(() => {
+        if (streams.get(key) === stream) streams.delete(key);
+      });
+    }
+    return stream;
+  }
+
+  /** Forgets a table's connection (closing it); the next append opens a new one. */
+  function dropStream(table: TableRef, stream: TableStream): void {
+    const key = tableName(table);
+    void streams.get(key)?.then((current) => {
+      if (current === stream) streams.delete(key);
+    });
+    stream.writer.close();
+  }
+
+  async function openStream(table: TableRef): Promise<TableStream> {
+    const streamId = `projects/${table.projectId}/datasets/${table.datasetId}/tables/${table.tableId}/streams/_default`;
+    let schema: StorageSchema;
+    try {
+      const found = await client.getWriteStream({
+        streamId,
+        view: protos.google.cloud.bigquery.storage.v1.WriteStreamView.FULL,
+      });
+      if (found.tableSchema === null || found.tableSchema === undefined) {
+        throw new Error(`GetWriteStream returned no schema for ${tableName(table)}`);
+      }
+      schema = found.tableSchema;
+    } catch (error) {
+      throw asDestinationError(error, table) ?? error;
+    }
+    const connection = await client.createStreamConnection({ streamId });
+    // Always attached: without a listener a non-retryable stream error is thrown by the emitter.
+    // Failures reach us through each append's result, so the listener only has to exist.
+    connection.onConnectionError(() => undefined);
+    const stream: TableStream = {
+      connection,
+      writer: new managedwriter.JSONWriter({
+        connection,
+        protoDescriptor: adapt.convertStorageSchemaToProto2Descriptor(schema, 'root'),
+      }),
+      validator: compileRowValidator(fieldsOf(schema)),
+      fields: fieldsOf(schema),
+    };
+    // JSONWriter rebuilds its descriptor on updated_schema; the validator follows.
+    connection.onSchemaUpdated((updated) => {
+      stream.fields = fieldsOf(updated);
+      stream.validator = compileRowValidator(stream.fields);
+    });
+    return stream;
+  }
+
+  async function send(
+    table: TableRef,
+    chunk: readonly Entry[],
+    out: RowOutcome[],
+    attempt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const bytes = chunk.reduce((sum, e) => sum + e.bytes, 0);
+    const stream = await streamFor(table);
+    await outstanding.acquire(bytes);
+    const inFlight = outstanding.count;
+    const started = performance.now();
+    let settled: Awaited<ReturnType<typeof within>>;
+    let response: protos.google.cloud.bigquery.storage.v1.IAppendRowsResponse | undefined;
+    try {
+      let result: Promise<protos.google.cloud.bigquery.storage.v1.IAppendRowsResponse>;
+      try {
+        result = stream.writer
+          .appendRows(chunk.map((e) => toProtoJson(e.row.row, stream.fields)))
+          .getResult();
+      } catch (error) {
+        // Validated rows that still do not encode: a bug here, not the rows' fault; keep them.
+        result = Promise.reject(
+          Object.assign(new Error(`cannot encode the rows: ${messageOf(error)}`), {
+            code: status.UNKNOWN,
+          }),
+        );
+      }
+      result.then(
+        (value) => {
+          response = value;
+        },
+        () => undefined,
+      );
+      settled = await within(result, timeoutMs);
+    } finally {
+      outstanding.release(bytes);
+    }
+    const report = (result: AppendEvent['result'], reason?: string): void => {
+      onAppend?.({
+        table,
+        rows: chunk.length,
+        bytes,
+        durationMs: performance.now() - started,
+        outstandingAppends: inFlight,
+        result,
+        reason,
+      });
+    };
+    const retry = async (code: number, message: string): Promise<void> => {
+      if (attempt >= maxAttempts || signal?.aborted === true) {
+        const outcome: RowOutcome = { kind: 'retriable', reason: codeName(code), message };
+        for (const e of chunk) out[e.index] = outcome;
+        return;
+      }
+      dropStream(table, stream);
+      await sleep(backoffDelayMs(backoff, attempt), signal);
+      await send(table, chunk, out, attempt + 1, signal);
+    };
+    if (settled.kind === 'timeout') {
+      report('failed', 'timeout');
+      dropStream(table, stream);
+      const outcome: RowOutcome = {
+        kind: 'retriable',
+        reason: 'timeout',
+        message: `AppendRows did not answer within ${timeoutMs} ms`,
+      };
+      for (const e of chunk) out[e.index] = outcome;
+      return;
+    }
+    const failure =
+      settled.kind === 'error'
+        ? { code: codeOf(settled.error), message: messageOf(settled.error), cause: settled.error }
+        : response?.error !== null && response?.error !== undefined
+          ? {
+              code: response.error.code ?? status.UNKNOWN,
+              message: response.error.message ?? '',
+              cause: response.error,
+            }
+          : undefined;
+    if (failure === undefined) {
+      report('ok');
+      for (const e of chunk) {
+        out[e.index] = OK;
+        written.add(tableName(table), e.row.insertId);
+      }
+      return;
+    }
+    const rowErrors = response?.rowErrors ?? [];
+    if (rowErrors.length > 0) {
+      report('rowErrors', codeName(failure.code));
+      const refused = new Set<number>();
+      for (const rowError of rowErrors) {
+        const entry = chunk[Number(rowError.index ?? -1)];
+        if (entry === undefined) continue;
+        refused.add(entry.index);
+        const message = rowError.message ?? 'the row violates the table schema';
+        out[entry.index] = {
+          kind: 'invalid',
+          reason: 'invalid',
+          location: /^([A-Za-z_][\w.[\]]*): /.exec(message)?.[1] ?? '',
+          message,
+        };
+      }
+      // The server wrote nothing of this request: the other rows go again.
+      const rest = chunk.filter((e) => !refused.has(e.index));
+      if (rest.length > 0) await send(table, rest, out, attempt, signal);
+      return;
+    }
+    report('failed', codeName(failure.code));
+    const destination = asDestinationError(failure.cause, table);
+    if (destination !== undefined) {
+      dropStream(table, stream);
+      throw destination;
+    }
+    if (RECONNECT_CODES.has(failure.code)) {
+      await retry(failure.code, failure.message);
+      return;
+    }
+    if (
+      failure.code === INVALID_ARGUMENT &&
+      /too large/i.test(failure.message) &&
+      chunk.length > 1
+    ) {
+      dropStream(table, stream);
+      const half = Math.ceil(chunk.length / 2);
+      await send(table, chunk.slice(0, half), out, attempt, signal);
+      await send(table, chunk.slice(half), out, attempt, signal);
+      return;
+    }
+    const outcome: RowOutcome =
+      failure.code === INVALID_ARGUMENT || failure.code === FAILED_PRECONDITION
+        ? {
+            kind: 'invalid',
+            reason: codeName(failure.code),
+            location: '',
+            message: failure.message,
+          }
+        : { kind: 'retriable', reason: codeName(failure.code), message: failure.message };
+    for (const e of chunk) out[e.index] = outcome;
+  }
+
+  return {
+    name: 'storageWrite',
+    async write(table, rows, signal) {
+      if (rows.length === 0) return [];
+      const out: RowOutcome[] = new Array<RowOutcome>(rows.length);
+      let validator: RowValidator;
+      try {
+        ({ validator } = await streamFor(table));
+      } catch (error) {
+        if (error instanceof TributaryError && error.destination) throw error;
+        const outcome: RowOutcome = {
+          kind: 'retriable',
+          reason: codeName(codeOf(error)),
+          message: `cannot open a write stream to ${tableName(table)}: ${messageOf(error)}`,
+        };
+        return rows.map(() => outcome);
+      }
+      const chunks: Entry[][] = [];
+      let current: Entry[] = [];
+      let currentBytes = 0;
+      const seen = new Set<string>();
+      rows.forEach((row, index) => {
+        if (written.has(tableName(table), row.insertId) || seen.has(row.insertId)) {
+          out[index] = OK;
+          return;
+        }
+        const check = validator.check(row.row);
+        const problem = !check.ok
+          ? check.violation
+          : check.unknown[0] !== undefined
+            ? {
+                path: check.unknown[0].path,
+                message: `${check.unknown[0].path}: no such field in ${tableName(table)}`,
+              }
+            : undefined;
+        if (problem !== undefined) {
+          out[index] = {
+            kind: 'invalid',
+            reason: 'invalid',
+            location: problem.path,
+            message: problem.message,
+          };
+          return;
+        }
+        seen.add(row.insertId);
+        const bytes = Buffer.byteLength(JSON.stringify(row.row)) + ROW_OVERHEAD_BYTES;
+        if (bytes > maxRequestBytes) {
+          out[index] = {
+            kind: 'invalid',
+            reason: 'rowTooLarge',
+            location: '',
+            message: `the row is ${bytes} bytes; an AppendRows request may have at most ${maxRequestBytes}`,
+          };
+          return;
+        }
+        if (currentBytes + bytes > maxRequestBytes) {
+          chunks.push(current);
+          current = [];
+          currentBytes = 0;
+        }
+        current.push({ index, row, bytes });
+        currentBytes += bytes;
+      });
+      if (current.length > 0) chunks.push(current);
+      const sent = await Promise.allSettled(
+        chunks.map((chunk) => send(table, chunk, out, 1, signal)),
+      );
+      const rejected = sent.find((s) => s.status === 'rejected');
+      if (rejected !== undefined) throw rejected.reason;
+      // A row given twice in one call shares the outcome of its first copy.
+      rows.forEach((row, index) => {
+        if (out[index] === undefined) {
+          const first = rows.findIndex((r) => r.insertId === row.insertId);
+          out[index] = out[first] ?? OK;
+        }
+      });
+      return out;
+    },
+    close() {
+      client.close();
+      streams.clear();
+    },
+  };
+}
+
+function clientOptions(
+  options: StorageWriteWriterOptions,
+): ConstructorParameters<typeof managedwriter.WriterClient>[0] {
+  const universeDomain =
+    options.universeDomain ?? DEFAULT_STORAGE_WRITE_WRITER_OPTIONS.universeDomain;
+  if (options.emulatorHost === undefined) return { projectId: options.projectId, universeDomain };
+  const match = /^(.+):(\d+)$/.exec(options.emulatorHost);
+  if (match === null) {
+    throw TributaryError.permanent(
+      'CONFIG_INVALID',
+      `emulatorHost must be host:port, got ${JSON.stringify(options.emulatorHost)}`,
+    );
+  }
+  return {
+    projectId: options.projectId,
+    servicePath: (match[1] ?? '').replace(/^\[(.*)\]$/, '$1'),
+    port: Number(match[2]),
+    sslCreds: grpc.credentials.createInsecure(),
+    universeDomain,
+  };
+}
+
+const STORAGE_TYPE_NAMES: readonly string[] = [
+  'TYPE_UNSPECIFIED',
+  'STRING',
+  'INT64',
+  'FLOAT64', // DOUBLE
+  'RECORD', // STRUCT
+  'BYTES',
+  'BOOL',
+  'TIMESTAMP',
+  'DATE',
+  'TIME',
+  'DATETIME',
+  'GEOGRAPHY',
+  'NUMERIC',
+  'BIGNUMERIC',
+  'INTERVAL',
+  'JSON',
+  'RANGE',
+];
+const MODE_NAMES = ['NULLABLE', 'NULLABLE', 'REQUIRED', 'REPEATED'] as const;
+
+/** A Storage API `TableSchema` (enum names or numbers) as this package's fields. */
+function fieldsOf(schema: StorageSchema): TableField[] {
+  const convert = (field: StorageField): TableField => {
+    const type =
+      typeof field.type === 'number'
+        ? (STORAGE_TYPE_NAMES[field.type] ?? 'TYPE_UNSPECIFIED')
+        : (field.type ?? 'TYPE_UNSPECIFIED');
+    const mode = typeof field.mode === 'number' ? MODE_NAMES[field.mode] : field.mode;
+    return {
+      name: field.name ?? '',
+      type: type === 'DOUBLE' ? 'FLOAT64' : type,
+      mode: mode === 'REQUIRED' || mode === 'REPEATED' ? mode : 'NULLABLE',
+      ...(field.fields === null || field.fields === undefined
+        ? {}
+        : { fields: field.fields.map(convert) }),
+    };
+  };
+  return (schema.fields ?? []).map(convert);
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A validated row in the form the client's JSON encoder turns into the right protobuf values: it
+ * converts only `Date`s, so TIMESTAMP text and epoch seconds become int64 microseconds, DATE text
+ * becomes int32 days, JSON values become text and BYTES base64 becomes bytes.
+ */
+function toProtoJson(
+  row: Readonly<Record<string, unknown>>,
+  fields: readonly TableField[],
+): JsonObject {
+  const byName = new Map(fields.map((field) => [field.name.toLowerCase(), field]));
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    const field = byName.get(key.toLowerCase());
+    if (field === undefined || value === null || value === undefined) {
+      out[key] = value;
+      continue;
+    }
+    out[field.name] =
+      field.mode === 'REPEATED' && Array.isArray(value)
+        ? value.map((item: unknown) => toProtoValue(item, field))
+        : toProtoValue(value, field);
+  }
+  return out as JsonObject;
+}
+
+function toProtoValue(value: unknown, field: TableField): unknown {
+  if (value === null || value === undefined) return value;
+  switch (field.type.toUpperCase()) {
+    case 'RECORD':
+    case 'STRUCT':
+      return typeof value === 'object' && !Array.isArray(value)
+        ? toProtoJson(value as Record<string, unknown>, field.fields ?? [])
+        : value;
+    case 'TIMESTAMP':
+      return timestampMicros(value) ?? value;
+    case 'DATE':
+      if (typeof value !== 'string') return value;
+      {
+        const ms = Date.parse(`${value.trim()}T00:00:00Z`);
+        return Number.isNaN(ms) ? value : Math.floor(ms / DAY_MS);
+      }
+    case 'JSON':
+      return typeof value === 'string' ? value : JSON.stringify(value);
+    case 'BYTES':
+      return typeof value === 'string' ? Buffer.from(value, 'base64') : value;
+    default:
+      return value;
+  }
+}
+
+/** Microseconds since the epoch, as decimal text, of TIMESTAMP text or epoch seconds. */
+function timestampMicros(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    return BigInt(Math.round(value * 1_000_000)).toString();
+  }
+  if (typeof value !== 'string') return undefined;
+  let text = value.trim().replace(/ UTC$/i, 'Z').replace(' ', 'T');
+  // BigQuery reads a timestamp without a zone as UTC; Date.parse would read it as local time.
+  if (!/(?:Z|[+-]\d{2}:?\d{2})$/i.test(text)) text += 'Z';
+  const fraction = /\.(\d+)/.exec(text)?.[1] ?? '';
+  const ms = Date.parse(text.replace(/\.\d+/, ''));
+  if (Number.isNaN(ms)) return undefined;
+  const micros = Number(fraction.padEnd(6, '0').slice(0, 6));
+  return (BigInt(ms) * 1000n + BigInt(micros)).toString();
+}
+
+function codeOf(error: unknown): number {
+  const code = (error as { code?: unknown } | null)?.code;
+  // The client fails pending writes of a closed connection with plain Errors and no code.
+  return typeof code === 'number' ? code : status.UNAVAILABLE;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function codeName(code: number): string {
+  return (status as unknown as Record<number, string | undefined>)[code] ?? `grpc${code}`;
+}
+
+function asDestinationError(error: unknown, table: TableRef): TributaryError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  const kind = typeof code === 'number' ? DESTINATION_CODES.get(code) : undefined;
+  return kind === undefined
+    ? undefined
+    : TributaryError.destination(kind, `${tableName(table)}: ${messageOf(error)}`, error);
+}
+
+/** Outstanding appends, bounded by count and bytes; waiters are served first come, first served. */
+class Outstanding {
+  readonly #maxCount: number;
+  readonly #maxBytes: number;
+  #count = 0;
+  #bytes = 0;
+  readonly #waiters = new Deque<{ bytes: number; resolve: () => void }>();
+
+  constructor(maxCount: number, maxBytes: number) {
+    this.#maxCount = maxCount;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Appends outstanding now. */
+  get count(): number {
+    return this.#count;
+  }
+
+  async acquire(bytes: number): Promise<void> {
+    if (this.#waiters.length === 0 && this.#fits(bytes)) {
+      this.#take(bytes);
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      this.#waiters.push({ bytes, resolve });
+    });
+  }
+
+  release(bytes: number): void {
+    this.#count -= 1;
+    this.#bytes -= bytes;
+    for (let next = this.#waiters.peek(); next !== undefined; next = this.#waiters.peek()) {
+      if (!this.#fits(next.bytes)) return;
+      this.#waiters.shift();
+      this.#take(next.bytes);
+      next.resolve();
+    }
+  }
+
+  #fits(bytes: number): boolean {
+    return (
+      this.#count === 0 || (this.#count < this.#maxCount && this.#bytes + bytes <= this.#maxBytes)
+    );
+  }
+
+  #take(bytes: number): void {
+    this.#count += 1;
+    this.#bytes += bytes;
+  }
+}
+
+/** insertIds written recently, per table, oldest first; bounded by age and count. */
+class InsertIdWindow {
+  readonly #windowMs: number;
+  readonly #max: number;
+  readonly #ids = new Map<string, number>();
+
+  constructor(windowMs: number, max: number) {
+    this.#windowMs = windowMs;
+    this.#max = max;
+  }
+
+  has(table: string, insertId: string): boolean {
+    const key = `${table}\n${insertId}`;
+    const at = this.#ids.get(key);
+    return at !== undefined && performance.now() - at <= this.#windowMs;
+  }
+
+  add(table: string, insertId: string): void {
+    if (this.#max === 0 || this.#windowMs === 0) return;
+    const key = `${table}\n${insertId}`;
+    const now = performance.now();
+    this.#ids.delete(key);
+    this.#ids.set(key, now);
+    for (const [oldest, at] of this.#ids) {
+      if (this.#ids.size <= this.#max && now - at <= this.#windowMs) break;
+      this.#ids.delete(oldest);
+    }
+  }
+}
