@@ -1,13 +1,16 @@
-import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import { createArchiveSink, createGcsUploader, type ArchiveSink } from '@tributary/icestore';
-import type { Logger, PipelineObserver } from '@tributary/messagepipeline';
-import { createPubSubConsumer, type PubSubConsumer } from '@tributary/messagepipeline/pubsub';
+import type {
+  Logger,
+  PipelineObserver,
+  Transport,
+  TransportConsumer,
+} from '@tributary/messagepipeline';
 import type { ArchiverConfig } from './config.js';
 
 /** The wired parts of the archiver. */
 export interface ArchiverApp {
-  readonly consumer: PubSubConsumer;
+  readonly consumer: TransportConsumer;
   readonly sink: ArchiveSink;
 }
 
@@ -15,20 +18,18 @@ export interface ArchiverApp {
 export interface ArchiverDeps {
   readonly logger: Logger;
   readonly observer?: PipelineObserver | undefined;
-  /** @defaultValue a client for `GOOGLE_CLOUD_PROJECT` */
-  readonly pubsub?: PubSub | undefined;
+  /** Pub/Sub in production, the in-memory broker in a local run. */
+  readonly transport: Transport;
   /** @defaultValue `new Storage()` (honours `STORAGE_EMULATOR_HOST`) */
   readonly storage?: Storage | undefined;
 }
 
 /** Pub/Sub consumer, then the archive sink (keyed batching, gzip JSON Lines, create-only GCS). */
 export function buildArchiver(config: ArchiverConfig, deps: ArchiverDeps): ArchiverApp {
-  const { logger } = deps;
-  const pubsub = deps.pubsub ?? new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
+  const { logger, transport } = deps;
   const storage = deps.storage ?? new Storage({ projectId: config.GOOGLE_CLOUD_PROJECT });
-  const consumer = createPubSubConsumer({
-    pubsub,
-    subscriptionName: config.SUBSCRIPTION,
+  const consumer = transport.consumer({
+    subscription: config.SUBSCRIPTION,
     maxInFlightMessages: config.MAX_IN_FLIGHT_MESSAGES,
     maxInFlightBytes: config.MAX_IN_FLIGHT_BYTES,
     logger,

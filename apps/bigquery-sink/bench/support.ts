@@ -8,8 +8,10 @@ import {
   startPubSubEmulator,
   uniqueName,
   type BigQueryServer,
+  type BigQueryServerOptions,
 } from '@tributary/local-gcp';
 import { silentLogger } from '@tributary/messagepipeline';
+import { createPubSubTransport } from '@tributary/messagepipeline/pubsub';
 import { loadConfig } from '@tributary/runtime';
 import { BigQuerySinkEnv } from '../src/config.js';
 import { buildBigQuerySink } from '../src/pipeline.js';
@@ -86,8 +88,12 @@ export function rssSampler(): {
 }
 
 /** The emulator (PUBSUB_EMULATOR_HOST, or one started here) and a private BigQuery server. */
-export async function startServers(stops: (() => Promise<unknown>)[]): Promise<{
+export async function startServers(
+  stops: (() => Promise<unknown>)[],
+  serverOptions: BigQueryServerOptions = {},
+): Promise<{
   pubsub: PubSub;
+  emulatorHost: string;
   server: BigQueryServer;
   bigquery: BigQuery;
 }> {
@@ -99,12 +105,12 @@ export async function startServers(stops: (() => Promise<unknown>)[]): Promise<{
   }
   // The BigQuery client prefers BIGQUERY_EMULATOR_HOST over apiEndpoint.
   delete process.env['BIGQUERY_EMULATOR_HOST'];
-  const server = await startBigQueryServer();
+  const server = await startBigQueryServer(serverOptions);
   stops.push(() => server.stop());
   const pubsub = new PubSub({ projectId: PROJECT, apiEndpoint: emulatorHost });
   stops.push(() => pubsub.close());
   const bigquery = createBigQueryClient({ projectId: PROJECT, apiEndpoint: server.apiEndpoint });
-  return { pubsub, server, bigquery };
+  return { pubsub, emulatorHost, server, bigquery };
 }
 
 /** Publishes `count` rows (payload = JSON of `row(i)`), at most 10,000 outstanding. */
@@ -148,19 +154,23 @@ export async function startOurSink(options: {
     BATCH_MAX_WAIT_MS: '1000',
     ...options.env,
   });
+  const transport = createPubSubTransport({ pubsub: options.pubsub });
   const app = buildBigQuerySink(config, {
     logger: silentLogger,
     schema: SCHEMA,
     mapping: { messageIdColumn: 'message_id' },
-    pubsub: options.pubsub,
+    transport,
     bigquery: options.bigquery,
   });
+  // The one consumer the transport made, with the Pub/Sub consumer's stats.
+  const [consumer] = transport.consumers;
+  if (consumer === undefined) throw new Error('the sink made no consumer');
   await app.deadLetterProducer.start();
   await app.sink.start();
   return {
     rowsWritten: () => app.sink.stats().rowsWritten,
-    acked: () => app.consumer.stats().acked,
-    consumerStats: () => ({ ...app.consumer.stats() }),
+    acked: () => consumer.stats().acked,
+    consumerStats: () => ({ ...consumer.stats() }),
     async stop() {
       await app.sink.stop({ timeoutMs: 10_000 });
       await app.deadLetterProducer.stop({ timeoutMs: 2_000 });

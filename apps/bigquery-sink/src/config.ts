@@ -1,7 +1,9 @@
+import { isDatasetId, isTableId, tableTemplateProblem } from '@tributary/bqstore';
 import { configField, standardConfigShape } from '@tributary/runtime';
 import * as z from 'zod';
 
-const BIGQUERY_ID = /^[A-Za-z0-9_]{1,1024}$/;
+/** BigQuery column names: a letter or _, then letters, digits or _, 300 at most. */
+const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,299}$/;
 
 const optionalFile = (description: string) =>
   configField.readableFile().optional().describe(description);
@@ -20,15 +22,17 @@ export const BigQuerySinkEnv = z.object({
     .describe('Project of the dataset (default: GOOGLE_CLOUD_PROJECT)'),
   BIGQUERY_DATASET: z
     .string()
-    .regex(BIGQUERY_ID, 'expected a dataset id (letters, digits, _)')
+    .refine(isDatasetId, 'expected a dataset id (1 to 1024 letters, digits or _; no - or .)')
     .describe('BigQuery dataset (created when missing)'),
   BIGQUERY_TABLE: z
     .string()
-    .regex(
-      /^([A-Za-z0-9_]|\{[^{}]+\})+$/,
-      'expected a table id, or a template such as events_{type}',
-    )
-    .describe('Table id, or a template over attributes such as events_{type} (one table each)'),
+    .superRefine((template, ctx) => {
+      const problem = tableTemplateProblem(template);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .describe(
+      'Table id (Unicode letters, marks, numbers, _, -, spaces), or a template over attributes such as events_{type} (one table each)',
+    ),
   BIGQUERY_LOCATION: z
     .string()
     .min(1)
@@ -53,7 +57,7 @@ export const BigQuerySinkEnv = z.object({
     .describe('Time partitioning of tables the sink creates'),
   PARTITION_FIELD: z
     .string()
-    .regex(BIGQUERY_ID, 'expected a column name')
+    .regex(COLUMN_NAME, 'expected a column name')
     .optional()
     .describe('TIMESTAMP column to partition by (default: ingestion time)'),
   PARTITION_EXPIRATION_MS: configField
@@ -66,12 +70,23 @@ export const BigQuerySinkEnv = z.object({
     .describe('Clustering columns of tables the sink creates, comma-separated'),
   DEDUP_VIEW: z
     .string()
-    .regex(/^([A-Za-z0-9_]|\{table\})+$/, 'expected a view id ({table} is the table id)')
+    .refine(
+      (id) => isTableId(id.replaceAll('{table}', 't')) && id.length <= 1024,
+      'expected a view id (table-id characters; {table} is the table id)',
+    )
     .optional()
     .describe(
       'Also create a view with one row per message id (needs messageIdColumn in MAPPING_FILE)',
     ),
-  WRITER: z.enum(['insertAll']).default('insertAll').describe('Row writer'),
+  WRITER: z
+    .enum(['insertAll', 'storage-write'])
+    .default('insertAll')
+    .describe('Row writer: insertAll, or the Storage Write API default stream (storage-write)'),
+  BIGQUERY_STORAGE_EMULATOR_HOST: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
+    .optional()
+    .describe('host:port of a local Storage Write API server (plaintext, no credentials)'),
   BATCH_MAX_ITEMS: configField.integer(500, { min: 1 }).describe('Rows per batch at most'),
   BATCH_MAX_BYTES: configField
     .bytes(5 * 1024 * 1024, { min: 1 })

@@ -1,36 +1,38 @@
-import { PubSub } from '@google-cloud/pubsub';
 import {
   createBigQueryClient,
   createBigQuerySink,
   createInsertAllWriter,
+  createStorageWriteWriter,
   createTableManager,
+  type AppendEvent,
   type BigQuerySink,
   type BigQuerySinkEvent,
   type InsertRequestEvent,
   type RowMappingOptions,
+  type RowWriter,
   type TableSchema,
 } from '@tributary/bqstore';
 import {
   createDeadLetterPublisher,
   type Logger,
   type PipelineObserver,
+  type Service,
+  type Transport,
+  type TransportConsumer,
+  type TransportProducer,
 } from '@tributary/messagepipeline';
-import {
-  createPubSubConsumer,
-  createPubSubProducer,
-  type PubSubConsumer,
-  type PubSubProducer,
-} from '@tributary/messagepipeline/pubsub';
+import { Lifecycle } from '@tributary/messagepipeline/kernel';
 import type { BigQuery } from '@google-cloud/bigquery';
 import type { BigQuerySinkConfig } from './config.js';
 
 /** The wired parts of the BigQuery sink app. */
 export interface BigQuerySinkApp {
-  readonly pubsub: PubSub;
   readonly bigquery: BigQuery;
-  readonly consumer: PubSubConsumer;
-  readonly deadLetterProducer: PubSubProducer;
+  readonly consumer: TransportConsumer;
+  readonly deadLetterProducer: TransportProducer;
   readonly sink: BigQuerySink;
+  /** Closes the row writer's connections on stop (the Storage Write writer's gRPC streams). */
+  readonly writerService: Service;
 }
 
 /** Collaborators the composition root passes in. */
@@ -43,8 +45,10 @@ export interface BigQuerySinkDeps {
   readonly observer?: PipelineObserver | undefined;
   readonly onEvent?: ((event: BigQuerySinkEvent) => void) | undefined;
   readonly onRequest?: ((event: InsertRequestEvent) => void) | undefined;
-  /** @defaultValue a client for `GOOGLE_CLOUD_PROJECT` */
-  readonly pubsub?: PubSub | undefined;
+  /** Told about every AppendRows request of the Storage Write writer (`WRITER=storage-write`). */
+  readonly onAppend?: ((event: AppendEvent) => void) | undefined;
+  /** Pub/Sub in production, the in-memory broker in a local run. */
+  readonly transport: Transport;
   /** @defaultValue {@link createBigQueryClient} for the dataset's project */
   readonly bigquery?: BigQuery | undefined;
 }
@@ -57,31 +61,47 @@ export function buildBigQuerySink(
   config: BigQuerySinkConfig,
   deps: BigQuerySinkDeps,
 ): BigQuerySinkApp {
-  const { logger } = deps;
+  const { logger, transport } = deps;
   const projectId = config.BIGQUERY_PROJECT ?? config.GOOGLE_CLOUD_PROJECT;
-  const pubsub = deps.pubsub ?? new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
   const bigquery =
     deps.bigquery ??
     createBigQueryClient({ projectId, requestTimeoutMs: config.INSERT_TIMEOUT_MS + 5_000 });
-  const consumer = createPubSubConsumer({
-    pubsub,
-    subscriptionName: config.SUBSCRIPTION,
+  const consumer = transport.consumer({
+    subscription: config.SUBSCRIPTION,
     maxInFlightMessages: config.MAX_IN_FLIGHT_MESSAGES,
     maxInFlightBytes: config.MAX_IN_FLIGHT_BYTES,
     logger,
   });
-  const deadLetterProducer = createPubSubProducer({
-    pubsub,
-    topicName: config.DEAD_LETTER_TOPIC,
+  const deadLetterProducer = transport.producer({
+    topic: config.DEAD_LETTER_TOPIC,
     logger,
   });
-  const writer = createInsertAllWriter({
-    bigquery,
-    maxRowsPerRequest: config.INSERT_MAX_ROWS,
-    maxRequestBytes: config.INSERT_MAX_BYTES,
-    maxConcurrentRequests: config.INSERT_CONCURRENCY,
-    requestTimeoutMs: config.INSERT_TIMEOUT_MS,
-    onRequest: deps.onRequest,
+  let writer: RowWriter;
+  let closeWriter = (): void => undefined;
+  if (config.WRITER === 'storage-write') {
+    const storageWriter = createStorageWriteWriter({
+      projectId,
+      emulatorHost: config.BIGQUERY_STORAGE_EMULATOR_HOST,
+      appendTimeoutMs: config.INSERT_TIMEOUT_MS,
+      onAppend: deps.onAppend,
+    });
+    writer = storageWriter;
+    closeWriter = () => {
+      storageWriter.close();
+    };
+  } else {
+    writer = createInsertAllWriter({
+      bigquery,
+      maxRowsPerRequest: config.INSERT_MAX_ROWS,
+      maxRequestBytes: config.INSERT_MAX_BYTES,
+      maxConcurrentRequests: config.INSERT_CONCURRENCY,
+      requestTimeoutMs: config.INSERT_TIMEOUT_MS,
+      onRequest: deps.onRequest,
+    });
+  }
+  const writerService = new Lifecycle(`${writer.name} writer`, {
+    stop: closeWriter,
+    stopUnstarted: true,
   });
   const sink = createBigQuerySink({
     consumer,
@@ -132,5 +152,5 @@ export function buildBigQuerySink(
     logger,
     progressTimeoutMs: config.STALL_AFTER_MS,
   });
-  return { pubsub, bigquery, consumer, deadLetterProducer, sink };
+  return { bigquery, consumer, deadLetterProducer, sink, writerService };
 }

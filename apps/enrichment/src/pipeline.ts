@@ -1,5 +1,4 @@
 import { Firestore } from '@google-cloud/firestore';
-import { PubSub } from '@google-cloud/pubsub';
 import {
   createRedisClient,
   createRedisInvalidationBus,
@@ -19,25 +18,21 @@ import {
   type OutgoingMessage,
   type PipelineObserver,
   type StreamingService,
+  type Transport,
+  type TransportConsumer,
+  type TransportProducer,
 } from '@tributary/messagepipeline';
-import {
-  createPubSubConsumer,
-  createPubSubProducer,
-  type PubSubConsumer,
-  type PubSubProducer,
-} from '@tributary/messagepipeline/pubsub';
 import type { EnrichmentConfig } from './config.js';
 
 /** The wired parts of the enrichment app. */
 export interface Enrichment {
-  readonly pubsub: PubSub;
-  readonly consumer: PubSubConsumer;
-  readonly producer: PubSubProducer;
-  readonly deadLetterProducer: PubSubProducer;
+  readonly consumer: TransportConsumer;
+  readonly producer: TransportProducer;
+  readonly deadLetterProducer: TransportProducer;
   readonly fetchers: ReadonlyMap<string, BuiltFetcher>;
   readonly enricher: Enricher;
   readonly service: StreamingService;
-  /** Closes the clients the app created (Redis, Firestore, Pub/Sub); after the services stopped. */
+  /** Closes the clients the app created (Redis, Firestore); after the services stopped. */
   close(): Promise<void>;
 }
 
@@ -48,8 +43,8 @@ export interface EnrichmentDeps {
   readonly observer?: PipelineObserver | undefined;
   /** Timings of cache layers and sources. */
   readonly cacheObserver?: CacheObserver | undefined;
-  /** @defaultValue a client for `GOOGLE_CLOUD_PROJECT` */
-  readonly pubsub?: PubSub | undefined;
+  /** Pub/Sub in production, the in-memory broker in a local run. */
+  readonly transport: Transport;
 }
 
 /**
@@ -63,8 +58,7 @@ export async function buildEnrichment(
   config: EnrichmentConfig,
   deps: EnrichmentDeps,
 ): Promise<Enrichment> {
-  const { logger, lookups } = deps;
-  const pubsub = deps.pubsub ?? new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
+  const { logger, lookups, transport } = deps;
   const needsFirestore = [...lookups.fetchers.values()].some((f) => f.source.kind === 'firestore');
   const firestore = needsFirestore
     ? new Firestore({ projectId: config.GOOGLE_CLOUD_PROJECT })
@@ -106,7 +100,6 @@ export async function buildEnrichment(
     fetchers: new Map([...fetchers].map(([name, built]) => [name, built.chain])),
   });
   const producerOptions = {
-    pubsub,
     // Ordering keys pass through: publishing with one needs the client's ordering on.
     messageOrdering: true,
     batching: {
@@ -115,14 +108,13 @@ export async function buildEnrichment(
     },
     logger,
   };
-  const producer = createPubSubProducer({ ...producerOptions, topicName: config.OUTPUT_TOPIC });
-  const deadLetterProducer = createPubSubProducer({
+  const producer = transport.producer({ ...producerOptions, topic: config.OUTPUT_TOPIC });
+  const deadLetterProducer = transport.producer({
     ...producerOptions,
-    topicName: config.DEAD_LETTER_TOPIC,
+    topic: config.DEAD_LETTER_TOPIC,
   });
-  const consumer = createPubSubConsumer({
-    pubsub,
-    subscriptionName: config.INPUT_SUBSCRIPTION,
+  const consumer = transport.consumer({
+    subscription: config.INPUT_SUBSCRIPTION,
     maxInFlightMessages: config.MAX_IN_FLIGHT_MESSAGES,
     maxInFlightBytes: config.MAX_IN_FLIGHT_BYTES,
     logger,
@@ -151,7 +143,6 @@ export async function buildEnrichment(
     progressTimeoutMs: config.STALL_AFTER_MS,
   });
   return {
-    pubsub,
     consumer,
     producer,
     deadLetterProducer,
@@ -162,7 +153,6 @@ export async function buildEnrichment(
       subscriber?.disconnect();
       await redis?.quit().catch(() => undefined);
       await firestore?.terminate().catch(() => undefined);
-      if (deps.pubsub === undefined) await pubsub.close();
     },
   };
 }

@@ -6,18 +6,19 @@ import { availableParallelism, loadavg } from 'node:os';
 import { PubSub } from '@google-cloud/pubsub';
 import { startPubSubEmulator, uniqueName } from '@tributary/local-gcp';
 import { silentLogger } from '@tributary/messagepipeline';
+import { createPubSubTransport } from '@tributary/messagepipeline/pubsub';
 import {
   createMetricsRegistry,
   loadConfig,
-  runService,
+  runComposedApp,
   type ProcessHooks,
 } from '@tributary/runtime';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
+import { composeHttpIngest } from '../src/app.js';
 import { hashApiKey } from '../src/auth.js';
 import { HttpIngestEnv } from '../src/config.js';
 import { IncomingEvent } from '../src/event-schema.js';
-import { buildHttpIngest } from '../src/pipeline.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -70,7 +71,7 @@ try {
   const [topic] = await pubsub.createTopic(uniqueName('bench-http'));
   stops.push(() => topic.delete());
 
-  // Ours: the app as main.ts wires it (runService server, fastify routing, API key, producer).
+  // Ours: the app as main.ts composes it (runService server, fastify routing, API key, producer).
   const config = loadConfig(HttpIngestEnv, {
     GOOGLE_CLOUD_PROJECT: project,
     TOPIC: topic.name,
@@ -78,15 +79,17 @@ try {
     MAX_IN_FLIGHT_REQUESTS: '1000',
   });
   const registry = createMetricsRegistry();
-  const app = buildHttpIngest(config, { logger: silentLogger, pubsub, registry });
-  const run = runService({
+  const app = await composeHttpIngest(config, {
+    logger: silentLogger,
+    registry,
+    transport: createPubSubTransport({ pubsub }),
+  });
+  const run = runComposedApp(app, {
     name: 'http-ingest',
     logger: silentLogger,
     registry,
     port: 0,
     host: '127.0.0.1',
-    routes: app.ingest.routes,
-    services: { producer: app.producer, ingest: app.ingest },
     process: noExit,
   });
   await run.started;

@@ -1,6 +1,7 @@
 import { PubSub } from '@google-cloud/pubsub';
 import { testEnv } from '@tributary/local-gcp';
 import { silentLogger } from '@tributary/messagepipeline';
+import { createPubSubTransport } from '@tributary/messagepipeline/pubsub';
 import { createHealthServer, loadConfig } from '@tributary/runtime';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTokenIssuer, type TokenIssuer } from './test-support/google-tokens.js';
@@ -229,7 +230,10 @@ describe('POST /events', () => {
       HttpIngestEnv,
       ingestEnvironment({ TOPIC: 'unused', AUTH_DISABLED: 'true' }),
     );
-    const { ingest } = buildHttpIngest(config, { logger: silentLogger, pubsub });
+    const { ingest } = buildHttpIngest(config, {
+      logger: silentLogger,
+      transport: createPubSubTransport({ pubsub }),
+    });
     const server = createHealthServer({ port: 0, host: '127.0.0.1', routes: ingest.routes });
     await server.start();
     cleanups.push(() => server.stop());
@@ -242,6 +246,34 @@ describe('POST /events', () => {
     expect(await response.json()).toMatchObject({
       error: { code: 'NOT_READY', message: 'starting' },
     });
+  });
+});
+
+describe('the producer', () => {
+  it('holds at most PUBSUB_MAX_OUTSTANDING_MESSAGES publishes unconfirmed; more wait', async () => {
+    const topic = await collectTopic(pubsub, 'bound');
+    cleanups.push(() => topic.close());
+    const config = loadConfig(
+      HttpIngestEnv,
+      ingestEnvironment({
+        TOPIC: topic.topic.name,
+        AUTH_DISABLED: 'true',
+        PUBSUB_MAX_OUTSTANDING_MESSAGES: '1',
+        // The first publish sits in the client's batch for this long; the second waits for it.
+        PUBSUB_BATCH_MAX_MS: '1000',
+      }),
+    );
+    const { producer } = buildHttpIngest(config, {
+      logger: silentLogger,
+      transport: createPubSubTransport({ pubsub }),
+    });
+    await producer.start();
+    cleanups.push(() => producer.stop());
+    const data = new TextEncoder().encode('{}');
+    const published = [producer.publish({ data }), producer.publish({ data })];
+    expect(producer.stats()).toMatchObject({ outstandingMessages: 1, waitingMessages: 1 });
+    await Promise.all(published);
+    expect(producer.stats()).toMatchObject({ published: 2, waitingMessages: 0 });
   });
 });
 

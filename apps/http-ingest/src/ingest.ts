@@ -234,7 +234,7 @@ class HttpIngestImpl implements HttpIngest {
   }
 
   health(): ComponentHealth {
-    return this.#lifecycle.health(() => ({
+    return this.#lifecycle.healthWhenRunning(() => ({
       ready: !this.#draining,
       detail: `${this.#inFlight} requests in flight`,
     }));

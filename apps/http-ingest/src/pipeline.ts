@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { PubSub } from '@google-cloud/pubsub';
-import { type Logger } from '@tributary/messagepipeline';
-import { createPubSubProducer, type PubSubProducer } from '@tributary/messagepipeline/pubsub';
+import {
+  type Logger,
+  type Transport,
+  type TransportProducer,
+  type TransportProducerOptions,
+} from '@tributary/messagepipeline';
 import { ConfigInvalidError, type Registry } from '@tributary/runtime';
 import type { OAuth2Client } from 'google-auth-library';
 import { createAuthenticator, parseApiKeyHashes } from './auth.js';
@@ -10,18 +13,17 @@ import { createHttpIngest, type HttpIngest } from './ingest.js';
 import { openApiDocument } from './openapi.js';
 
 /** The wired parts of the http-ingest app. */
-export interface HttpIngestApp {
-  readonly pubsub: PubSub;
-  readonly producer: PubSubProducer;
+export interface HttpIngestApp<P extends TransportProducer = TransportProducer> {
+  readonly producer: P;
   readonly ingest: HttpIngest;
 }
 
 /** Collaborators the composition root passes in. */
-export interface HttpIngestDeps {
+export interface HttpIngestDeps<P extends TransportProducer = TransportProducer> {
   readonly logger: Logger;
   readonly registry?: Registry | undefined;
-  /** @defaultValue a client for `GOOGLE_CLOUD_PROJECT` */
-  readonly pubsub?: PubSub | undefined;
+  /** Where the events go: Pub/Sub in production, the in-memory broker in a local run. */
+  readonly transport: Transport<P>;
   /** Verifies ID tokens. @defaultValue one that fetches Google's certificates */
   readonly oauthClient?: OAuth2Client | undefined;
 }
@@ -47,20 +49,26 @@ export function loadApiKeyHashes(config: HttpIngestConfig): Buffer[] {
   return hashes;
 }
 
-/** A Pub/Sub producer for `TOPIC` and the HTTP API publishing through it. */
-export function buildHttpIngest(config: HttpIngestConfig, deps: HttpIngestDeps): HttpIngestApp {
-  const { logger } = deps;
-  const pubsub = deps.pubsub ?? new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
-  const producer = createPubSubProducer({
-    pubsub,
-    topicName: config.TOPIC,
+/** The producer's options: topic, batching and the bound on unconfirmed publishes. */
+function producerOptions(config: HttpIngestConfig, logger: Logger): TransportProducerOptions {
+  return {
+    topic: config.TOPIC,
     batching: {
       maxMessages: config.PUBSUB_BATCH_MAX_MESSAGES,
       maxMilliseconds: config.PUBSUB_BATCH_MAX_MS,
     },
     maxOutstandingMessages: config.PUBSUB_MAX_OUTSTANDING_MESSAGES,
     logger,
-  });
+  };
+}
+
+/** A producer for `TOPIC` on `deps.transport` and the HTTP API publishing through it. */
+export function buildHttpIngest<P extends TransportProducer>(
+  config: HttpIngestConfig,
+  deps: HttpIngestDeps<P>,
+): HttpIngestApp<P> {
+  const { logger, transport } = deps;
+  const producer = transport.producer(producerOptions(config, logger));
   const apiKeyHashes = loadApiKeyHashes(config);
   const authenticate = createAuthenticator({
     apiKeyHashes,
@@ -86,5 +94,5 @@ export function buildHttpIngest(config: HttpIngestConfig, deps: HttpIngestDeps):
     registry: deps.registry,
     logger,
   });
-  return { pubsub, producer, ingest };
+  return { producer, ingest };
 }

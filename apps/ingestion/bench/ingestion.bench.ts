@@ -10,6 +10,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { PubSub } from '@google-cloud/pubsub';
 import { startPrivateMosquitto, startPubSubEmulator, uniqueName } from '@tributary/local-gcp';
 import { silentLogger } from '@tributary/messagepipeline';
+import { createPubSubTransport } from '@tributary/messagepipeline/pubsub';
 import { loadRoutesFile } from '@tributary/mqttconverter';
 import { loadConfig } from '@tributary/runtime';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -149,7 +150,11 @@ async function runOurs(
     MQTT_SESSION_EXPIRY_SECONDS: '0',
   });
   const routes = await loadRoutesFile(config.ROUTES_FILE);
-  const ingestion = buildIngestion(config, { routes, logger: silentLogger, pubsub });
+  const ingestion = buildIngestion(config, {
+    routes,
+    logger: silentLogger,
+    transport: createPubSubTransport({ pubsub }),
+  });
   await ingestion.service.start();
   while (!ingestion.consumer.health().ready) await sleep(20);
   return {

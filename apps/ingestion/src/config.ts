@@ -38,6 +38,11 @@ const IngestionFields = z.object({
     .regex(/^[^/+#]+$/, "expected a name without '/', '+' or '#'")
     .optional()
     .describe('Subscribe as $share/<group>/<filter> so instances split the messages (MQTT 5)'),
+  MQTT_PROTOCOL_VERSION: z
+    .enum(['4', '5'])
+    .default('5')
+    .transform((v) => (v === '4' ? 4 : 5))
+    .describe('MQTT version: 5, or 4 (3.1.1) for brokers without MQTT 5 (no shared subscriptions)'),
   MQTT_SESSION_EXPIRY_SECONDS: configField
     .integer(86_400, { min: 0, max: 0xffff_ffff })
     .describe('How long the broker keeps the session and queues messages while the app is away'),

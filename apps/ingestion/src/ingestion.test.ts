@@ -7,6 +7,7 @@ import {
   type PrivateMosquittoBroker,
 } from '@tributary/local-gcp';
 import { silentLogger } from '@tributary/messagepipeline';
+import { createPubSubTransport, type PubSubProducer } from '@tributary/messagepipeline/pubsub';
 import { loadRoutesFile, mqttAttributes } from '@tributary/mqttconverter';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,9 +35,16 @@ async function collect(prefix: string): Promise<Collected> {
   return collected;
 }
 
-async function startIngestion(config: IngestionConfig, waitReady = true): Promise<Ingestion> {
+async function startIngestion(
+  config: IngestionConfig,
+  waitReady = true,
+): Promise<Ingestion<PubSubProducer>> {
   const routes = await loadRoutesFile(config.ROUTES_FILE);
-  const ingestion = buildIngestion(config, { routes, logger: silentLogger, pubsub });
+  const ingestion = buildIngestion(config, {
+    routes,
+    logger: silentLogger,
+    transport: createPubSubTransport({ pubsub }),
+  });
   for (const producer of ingestion.producers.values()) await producer.start();
   await ingestion.deadLetterProducer.start();
   await ingestion.service.start();

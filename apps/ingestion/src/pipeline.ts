@@ -1,15 +1,13 @@
-import { PubSub } from '@google-cloud/pubsub';
 import {
   createDeadLetterPublisher,
   createStreamingService,
   type Logger,
   type MessageProducer,
   type PipelineObserver,
-  type Service,
   type StreamingService,
+  type Transport,
+  type TransportProducer,
 } from '@tributary/messagepipeline';
-import { Lifecycle } from '@tributary/messagepipeline/kernel';
-import { createPubSubProducer, type PubSubProducer } from '@tributary/messagepipeline/pubsub';
 import {
   createMqttConsumer,
   createRouteProcessor,
@@ -21,24 +19,21 @@ import {
 import type { IngestionConfig } from './config.js';
 
 /** The wired parts of the ingestion app. */
-export interface Ingestion {
-  readonly pubsub: PubSub;
-  /** Closes the Pub/Sub client on stop, when this function created it; start it first, stop it last. */
-  readonly client: Service;
+export interface Ingestion<P extends TransportProducer = TransportProducer> {
   readonly consumer: MqttConsumer;
-  /** One producer per destination topic, plus the dead-letter producer. */
-  readonly producers: ReadonlyMap<string, PubSubProducer>;
-  readonly deadLetterProducer: PubSubProducer;
+  /** One producer per destination topic. */
+  readonly producers: ReadonlyMap<string, P>;
+  readonly deadLetterProducer: P;
   readonly service: StreamingService;
 }
 
 /** Collaborators the composition root passes in. */
-export interface IngestionDeps {
+export interface IngestionDeps<P extends TransportProducer = TransportProducer> {
   readonly routes: readonly Route[];
   readonly logger: Logger;
   readonly observer?: PipelineObserver | undefined;
-  /** @defaultValue a client for `GOOGLE_CLOUD_PROJECT` */
-  readonly pubsub?: PubSub | undefined;
+  /** Where the messages go: Pub/Sub in production, the in-memory broker in a local run. */
+  readonly transport: Transport<P>;
 }
 
 /**
@@ -46,34 +41,35 @@ export interface IngestionDeps {
  * publish to the route's topic), whose ack is the PUBACK. Oversized and unroutable messages go to the
  * dead-letter topic, then are acked.
  */
-export function buildIngestion(config: IngestionConfig, deps: IngestionDeps): Ingestion {
-  const { routes, logger } = deps;
-  const pubsub = deps.pubsub ?? new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
+export function buildIngestion<P extends TransportProducer>(
+  config: IngestionConfig,
+  deps: IngestionDeps<P>,
+): Ingestion<P> {
+  const { routes, logger, transport } = deps;
   const producerOptions = {
-    pubsub,
     batching: {
       maxMessages: config.PUBSUB_BATCH_MAX_MESSAGES,
       maxMilliseconds: config.PUBSUB_BATCH_MAX_MS,
     },
     logger,
   };
-  const producers = new Map<string, PubSubProducer>();
+  const producers = new Map<string, P>();
   for (const destination of routeDestinations(routes)) {
     // A missing route topic holds its messages (unacknowledged, never dead-lettered) and turns
     // /readyz 503 until the topic exists.
     producers.set(
       destination,
-      createPubSubProducer({
+      transport.producer({
         ...producerOptions,
-        topicName: destination,
+        topic: destination,
         checkExistence: config.CHECK_TOPICS && 'report',
       }),
     );
   }
   // Without its dead-letter topic the app cannot keep its contract: a startup failure.
-  const deadLetterProducer = createPubSubProducer({
+  const deadLetterProducer = transport.producer({
     ...producerOptions,
-    topicName: config.DEAD_LETTER_TOPIC,
+    topic: config.DEAD_LETTER_TOPIC,
     checkExistence: config.CHECK_TOPICS,
   });
   const consumer = createMqttConsumer({
@@ -90,6 +86,7 @@ export function buildIngestion(config: IngestionConfig, deps: IngestionDeps): In
     },
     sharedSubscriptionGroup: config.MQTT_SHARED_GROUP,
     sessionExpiryIntervalSeconds: config.MQTT_SESSION_EXPIRY_SECONDS,
+    protocolVersion: config.MQTT_PROTOCOL_VERSION,
     keepaliveSeconds: config.MQTT_KEEPALIVE_SECONDS,
     connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
     reconnect: {
@@ -119,14 +116,5 @@ export function buildIngestion(config: IngestionConfig, deps: IngestionDeps): In
     logger,
     progressTimeoutMs: config.STALL_AFTER_MS,
   });
-  const owned = deps.pubsub === undefined;
-  const lifecycle = new Lifecycle('pubsub client', {
-    stop: () => (owned ? pubsub.close() : undefined),
-  });
-  const client: Service = {
-    start: () => lifecycle.start(),
-    stop: (options) => lifecycle.stop(options),
-    done: lifecycle.done,
-  };
-  return { pubsub, client, consumer, producers, deadLetterProducer, service };
+  return { consumer, producers, deadLetterProducer, service };
 }

@@ -1,17 +1,13 @@
-import { PubSub } from '@google-cloud/pubsub';
 import {
   createBatchingService,
   createDeadLetterPublisher,
   type BatchingService,
   type Logger,
   type PipelineObserver,
+  type Transport,
+  type TransportConsumer,
+  type TransportProducer,
 } from '@tributary/messagepipeline';
-import {
-  createPubSubConsumer,
-  createPubSubProducer,
-  type PubSubConsumer,
-  type PubSubProducer,
-} from '@tributary/messagepipeline/pubsub';
 import {
   createEventStore,
   createMysqlPool,
@@ -23,10 +19,9 @@ import type { SqlSinkConfig } from './config.js';
 
 /** The wired parts of the sql-sink app. */
 export interface SqlSink {
-  readonly pubsub: PubSub;
   readonly pool: Pool;
-  readonly consumer: PubSubConsumer;
-  readonly deadLetterProducer: PubSubProducer;
+  readonly consumer: TransportConsumer;
+  readonly deadLetterProducer: TransportProducer;
   readonly store: EventStore;
   readonly service: BatchingService;
 }
@@ -35,18 +30,17 @@ export interface SqlSink {
 export interface SqlSinkDeps {
   readonly logger: Logger;
   readonly observer?: PipelineObserver | undefined;
-  /** @defaultValue a client for `GOOGLE_CLOUD_PROJECT` */
-  readonly pubsub?: PubSub | undefined;
+  /** Pub/Sub in production, the in-memory broker in a local run. */
+  readonly transport: Transport;
 }
 
 /**
- * Pub/Sub subscription, then a BatchingService (transform: the event row; process: one multi-row
+ * The subscription on `deps.transport`, then a BatchingService (transform: the event row; process: one multi-row
  * idempotent INSERT per batch). Rows the database refuses go to the dead-letter topic, then are
  * acked; transient failures are retried, then nacked.
  */
 export function buildSqlSink(config: SqlSinkConfig, deps: SqlSinkDeps): SqlSink {
-  const { logger } = deps;
-  const pubsub = deps.pubsub ?? new PubSub({ projectId: config.GOOGLE_CLOUD_PROJECT });
+  const { logger, transport } = deps;
   const pool = createMysqlPool({
     url: config.MYSQL_URL,
     connectionLimit: config.MYSQL_POOL_SIZE,
@@ -60,16 +54,14 @@ export function buildSqlSink(config: SqlSinkConfig, deps: SqlSinkDeps): SqlSink 
         }
       : undefined,
   });
-  const consumer = createPubSubConsumer({
-    pubsub,
-    subscriptionName: config.SUBSCRIPTION,
+  const consumer = transport.consumer({
+    subscription: config.SUBSCRIPTION,
     maxInFlightMessages: config.MAX_IN_FLIGHT_MESSAGES,
     maxInFlightBytes: config.MAX_IN_FLIGHT_BYTES,
     logger,
   });
-  const deadLetterProducer = createPubSubProducer({
-    pubsub,
-    topicName: config.DEAD_LETTER_TOPIC,
+  const deadLetterProducer = transport.producer({
+    topic: config.DEAD_LETTER_TOPIC,
     logger,
   });
   const store = createEventStore({
@@ -84,7 +76,7 @@ export function buildSqlSink(config: SqlSinkConfig, deps: SqlSinkDeps): SqlSink 
     transformer: eventRowTransformer,
     processor: store.write,
     deadLetter: createDeadLetterPublisher(deadLetterProducer, {
-      sourceSubscription: consumer.subscriptionName,
+      sourceSubscription: config.SUBSCRIPTION,
     }),
     maxItems: config.BATCH_MAX_ITEMS,
     maxBytes: config.BATCH_MAX_BYTES,
@@ -100,5 +92,5 @@ export function buildSqlSink(config: SqlSinkConfig, deps: SqlSinkDeps): SqlSink 
     logger,
     progressTimeoutMs: config.STALL_AFTER_MS,
   });
-  return { pubsub, pool, consumer, deadLetterProducer, store, service };
+  return { pool, consumer, deadLetterProducer, store, service };
 }

@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { createRedisLayer } from '../src/index.js';
+import { lookupRate, median } from './support.js';
 
 const KEYS = 100_000;
 const IN_FLIGHT = 200;
@@ -30,22 +31,8 @@ async function populate(): Promise<void> {
   }
 }
 
-/** Runs `lookup` over every key with IN_FLIGHT workers; returns keys per second. */
-async function workers(lookup: (key: string) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  let found = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < KEYS) {
-        const key = keys[next++] as string;
-        if ((await lookup(key)) !== undefined) found++;
-      }
-    }),
-  );
-  if (found !== KEYS) throw new Error(`found ${found} of ${KEYS}`);
-  return KEYS / ((performance.now() - started) / 1_000);
-}
+const workers = (lookup: (key: string) => Promise<unknown>): Promise<number> =>
+  lookupRate(keys, IN_FLIGHT, lookup);
 
 async function naive(): Promise<number> {
   return workers(async (key) => {
@@ -72,9 +59,6 @@ async function ceiling(): Promise<number> {
   if (found !== KEYS) throw new Error(`found ${found} of ${KEYS}`);
   return KEYS / ((performance.now() - started) / 1_000);
 }
-
-const median = (values: number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 await populate();
 const runs = { naive: [] as number[], ours: [] as number[], ceiling: [] as number[] };

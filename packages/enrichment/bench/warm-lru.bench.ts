@@ -6,15 +6,13 @@ import { performance } from 'node:perf_hooks';
 import { createCacheChain, createLruLayer, createStaticSource } from '@tributary/cache';
 import {
   createStreamingService,
-  decodeEnvelope,
-  emit,
-  encodeEnvelope,
   type OutgoingMessage,
   type Transformer,
 } from '@tributary/messagepipeline';
 import { createInMemoryBroker } from '@tributary/messagepipeline/broker';
 import { deferred } from '@tributary/messagepipeline/kernel';
 import { createEnricher, parseLookups, type Reference } from '../src/index.js';
+import { constantEnrichment } from './support.js';
 
 const MESSAGES = 100_000;
 const DEVICES = 1_000;
@@ -44,19 +42,7 @@ const enricher = createEnricher({
   lookups: lookups.lookups,
   fetchers: new Map([['devices', chain]]),
 });
-// The same envelope work without the lookup: unwrap, attach a constant result, lift an attribute.
-const constant = { name: 'device 1', location: 'site-1' };
-const passThrough: Transformer<OutgoingMessage> = (message) => {
-  const input = decodeEnvelope(message);
-  return emit(
-    encodeEnvelope({
-      data: input.data,
-      attributes: { ...input.attributes, location: constant.location },
-      orderingKey: input.orderingKey,
-      enrichment: { ...input.enrichment, device: constant },
-    }),
-  );
-};
+const passThrough = constantEnrichment({ name: 'device 1', location: 'site-1' });
 
 let sink = 0;
 

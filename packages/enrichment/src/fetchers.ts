@@ -18,7 +18,12 @@ import {
   type InvalidationBus,
   type RedisLayerOptions,
 } from '@tributary/cache';
-import { TributaryError, type Logger, type StatsDescription } from '@tributary/messagepipeline';
+import {
+  TributaryError,
+  type Logger,
+  type StatsDescription,
+  type StatsSource,
+} from '@tributary/messagepipeline';
 import type { FetcherDefinition, LookupsConfig } from './lookups-file.js';
 
 /** A looked-up record. */
@@ -38,12 +43,7 @@ export interface FetcherDeps {
 }
 
 /** The stats of one part of a fetcher (its chain, a layer, its source), for `exposeStats`. */
-export interface FetcherStatsSource {
-  /** `cache`, `cache_lru`, `cache_redis`, `cache_firestore` or `cache_file`. */
-  readonly prefix: string;
-  readonly stats: () => object;
-  readonly description: StatsDescription<object>;
-}
+export type FetcherStatsSource = StatsSource;
 
 /** The chain of a fetcher and the stats of its parts. */
 export interface BuiltFetcher {

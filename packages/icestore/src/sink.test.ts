@@ -1,7 +1,12 @@
 import { gunzipSync } from 'node:zlib';
 import { Storage } from '@google-cloud/storage';
 import { startGcsServer, testEnv, uniqueName, type GcsServer } from '@tributary/local-gcp';
-import { createMessage, TributaryError, type FlushReason } from '@tributary/messagepipeline';
+import {
+  createMessage,
+  encodeEnvelope,
+  TributaryError,
+  type FlushReason,
+} from '@tributary/messagepipeline';
 import { createInMemoryBroker, type InMemoryBroker } from '@tributary/messagepipeline/broker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGcsUploader, objectNameFor } from './gcs-uploader.js';
@@ -39,10 +44,15 @@ async function until(condition: () => boolean | Promise<boolean>): Promise<void>
   }
 }
 
-function harness(storage: Storage, bucket: string, options: Partial<ArchiveSinkOptions> = {}) {
+function harness(
+  storage: Storage,
+  bucket: string,
+  options: Partial<ArchiveSinkOptions> = {},
+  ackDeadlineMs = 500,
+) {
   const broker: InMemoryBroker = createInMemoryBroker();
   broker.createTopic('in');
-  broker.createSubscription('in-sub', { topic: 'in', ackDeadlineMs: 500 });
+  broker.createSubscription('in-sub', { topic: 'in', ackDeadlineMs });
   const reasons: FlushReason[] = [];
   const sink = createArchiveSink({
     consumer: broker.consumer('in-sub'),
@@ -85,6 +95,34 @@ async function lines(
 }
 
 describe('archive sink on our GCS server', () => {
+  it('unwraps an enriched message (envelope v1): keyed by its enrichment, its payload archived', async () => {
+    const storage = sharedStorage();
+    const bucket = await newBucket(storage);
+    const { sink, broker } = harness(storage, bucket, {
+      keys: { template: '{enrichment.device.site}' },
+    });
+    await sink.start();
+    const producer = broker.producer('in');
+    await producer.publish(
+      encodeEnvelope({
+        data: new TextEncoder().encode('{"seq":7}'),
+        attributes: { deviceId: 'd1' },
+        enrichment: { device: { site: 'north' } },
+      }),
+    );
+    await until(() => sink.stats().openKeys === 1);
+    await sink.stop();
+    const files = await objects(storage, bucket);
+    expect(files.map((f) => f.name.split('/').slice(0, 2).join('/'))).toEqual(['archive/north']);
+    const rows = await lines(storage, bucket, files[0]!.name);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      payload: { seq: 7 },
+      enrichment: { device: { site: 'north' } },
+      attributes: { deviceId: 'd1' },
+    });
+  });
+
   it('mixed keys, one with no location: one object per key, placeholder used, lines in order', async () => {
     const storage = sharedStorage();
     const bucket = await newBucket(storage);
@@ -161,6 +199,83 @@ describe('archive sink on our GCS server', () => {
     expect(await objects(storage, bucket)).toHaveLength(1);
   });
 
+  it('10,000 distinct keys under a 16 KiB budget: flushed by pressure, within the budget, nothing lost', async () => {
+    const storage = sharedStorage();
+    const bucket = await newBucket(storage);
+    const budget = 16 * 1024;
+    let peakBytes = 0;
+    const { sink, publish, broker, reasons } = harness(
+      storage,
+      bucket,
+      {
+        keys: { template: '{attributes.location}' },
+        maxBufferedBytes: budget,
+        maxBytes: 4 * 1024,
+        maxOpenKeys: 20_000, // the byte budget is what binds here
+        maxConcurrentFlushes: 8,
+        maxWaitMs: 120_000, // no age flush within the test: pressure (and stop) only
+      },
+      120_000,
+    );
+    await sink.start();
+    const keys = 10_000;
+    // Every key once, then the first 1,000 again: those were flushed by pressure meanwhile, so
+    // their second message opens a new batch (and object) in the same folder.
+    const messages: { k: number; pass: number }[] = [];
+    for (let k = 0; k < keys; k++) messages.push({ k, pass: 0 });
+    for (let k = 0; k < 1_000; k++) messages.push({ k, pass: 1 });
+    for (const message of messages) {
+      await publish(`loc${message.k}`, JSON.stringify(message));
+      peakBytes = Math.max(peakBytes, sink.stats().bufferedBytes);
+    }
+    const total = messages.length;
+    await until(() => {
+      const sub = broker.subscriptionStats('in-sub');
+      return sub.delivered === total && sub.pendingMessages + sub.prefetchedMessages === 0;
+    });
+    await sink.stop();
+    // Every message acked once: none expired, nacked or redelivered.
+    expect(broker.subscriptionStats('in-sub')).toMatchObject({
+      backlogMessages: 0,
+      delivered: total,
+      acked: total,
+      nacked: 0,
+      expired: 0,
+    });
+    const stats = sink.stats();
+    expect(stats.recordsWritten).toBe(total);
+    // Nearly every key is flushed by pressure; the ones open at the end by stop.
+    expect(stats.pressureFlushes).toBeGreaterThan(keys);
+    expect(reasons.filter((r) => r === 'pressure')).toHaveLength(stats.pressureFlushes);
+    expect(reasons.filter((r) => r !== 'pressure' && r !== 'stop')).toEqual([]);
+    expect(peakBytes).toBeGreaterThan(0);
+    expect(peakBytes).toBeLessThanOrEqual(budget);
+    // Every record is in an object of its own key: list every object and read its lines.
+    const files = await objects(storage, bucket);
+    expect(files).toHaveLength(stats.objectsWritten);
+    const seen = new Map<string, number>();
+    for (let i = 0; i < files.length; i += 64) {
+      await Promise.all(
+        files.slice(i, i + 64).map(async (file) => {
+          const folder = file.name.split('/')[1];
+          for (const row of await lines(storage, bucket, file.name)) {
+            const { k, pass } = row['payload'] as { k: number; pass: number };
+            expect(folder).toBe(`loc${k}`);
+            const id = `${k}/${pass}`;
+            seen.set(id, (seen.get(id) ?? 0) + 1);
+          }
+        }),
+      );
+    }
+    expect(seen.size).toBe(total);
+    const folders = new Set(files.map((file) => file.name.split('/')[1]));
+    expect(folders.size).toBe(keys);
+    expect([...seen.values()].every((n) => n === 1)).toBe(true);
+    process.stdout.write(
+      `10,000 keys: ${stats.objectsWritten} objects, ${stats.pressureFlushes} pressure flushes, peak ${peakBytes} of ${budget} budget bytes\n`,
+    );
+  }, 240_000);
+
   it('a missing bucket: fatal at startup with a clear error; at runtime held, not ready', async () => {
     const storage = sharedStorage();
     const missing = uniqueName('nobucket');
@@ -223,6 +338,43 @@ describe('archive sink under faults (own GCS server)', () => {
       { i: 0 },
       { i: 1 },
       { i: 2 },
+    ]);
+    expect(broker.subscriptionStats('in-sub').backlogMessages).toBe(0);
+  });
+
+  it('an upload answered too late: the retry gets a real 412 from the server and is acked, one object', async () => {
+    const storage = await ownServer();
+    // The first upload is held by the server for 2.5 s, then written; the uploader gives up on it
+    // at 2 s (a lost response, from its side). The retry is held 1.2 s, so it reaches the store
+    // after the first one was written: GCS's ifGenerationMatch=0 answers 412, which means
+    // "already written" and is acked.
+    gcs.faults.inject({ kind: 'object.upload', hangMs: 2_500, count: 1 });
+    gcs.faults.inject({ kind: 'object.upload', hangMs: 1_200, count: 1 });
+    const { sink, publish, broker } = harness(
+      storage,
+      bucket,
+      {
+        maxItems: 2,
+        uploader: createGcsUploader({
+          bucket: storage.bucket(bucket),
+          prefix: 'archive',
+          uploadTimeoutMs: 2_000,
+        }),
+      },
+      60_000,
+    ); // no redelivery while the batch is retried
+
+    await sink.start();
+    await publish('east', '{"x":1}');
+    await publish('east', '{"x":2}');
+    await until(() => sink.stats().objectsAlreadyWritten === 1);
+    await sink.stop();
+    expect(sink.stats()).toMatchObject({ objectsWritten: 0, objectsAlreadyWritten: 1 });
+    const files = await objects(storage, bucket);
+    expect(files).toHaveLength(1);
+    expect((await lines(storage, bucket, files[0]!.name)).map((r) => r['payload'])).toEqual([
+      { x: 1 },
+      { x: 2 },
     ]);
     expect(broker.subscriptionStats('in-sub').backlogMessages).toBe(0);
   });

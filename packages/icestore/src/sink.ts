@@ -1,10 +1,12 @@
 import {
   batchingServiceStatsDescription,
   createBatchingService,
+  decodeEnvelope,
   emit,
   type BatchingService,
   type BatchingServiceOptions,
   type BatchingServiceStats,
+  type Message,
   type StatsDescription,
 } from '@tributary/messagepipeline';
 import type { GcsUploader } from './gcs-uploader.js';
@@ -80,7 +82,10 @@ export function createArchiveSink(options: ArchiveSinkOptions): ArchiveSink {
   const service = createBatchingService<ArchiveRecord>({
     ...options,
     stage: options.stage ?? 'archiver',
-    transformer: (message) => {
+    transformer: (original) => {
+      // An enriched message travels as envelope v1: archive its payload, key by its enrichment.
+      // One that is not a valid envelope is archived as it came: the archive keeps everything.
+      const message = unwrapEnvelope(original);
       const { json, value } = readJsonPayload(message.data);
       const record: ArchiveRecord = { message, json };
       keyOf.set(
@@ -118,4 +123,12 @@ export function createArchiveSink(options: ArchiveSinkOptions): ArchiveSink {
     health: () => service.health(),
     stats: () => ({ ...service.stats(), ...counts }),
   };
+}
+
+function unwrapEnvelope(message: Message): Message {
+  try {
+    return decodeEnvelope(message);
+  } catch {
+    return message;
+  }
 }

@@ -1,18 +1,20 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import { type Message, type Topic } from '@google-cloud/pubsub';
 import { testEnv, uniqueName } from '@tributary/local-gcp';
+import { createPubSubTransport, type PubSubProducer } from '@tributary/messagepipeline/pubsub';
 import {
   createLogger,
   createMetricsRegistry,
   loadConfig,
-  runService,
+  runComposedApp,
   type ProcessHooks,
   type ServiceRun,
 } from '@tributary/runtime';
 import type { OAuth2Client } from 'google-auth-library';
 import { hashApiKey } from '../auth.js';
+import { composeHttpIngest } from '../app.js';
 import { HttpIngestEnv } from '../config.js';
-import { buildHttpIngest, type HttpIngestApp } from '../pipeline.js';
+import type { HttpIngestApp } from '../pipeline.js';
 
 /** The API key the tests use, and its digest for API_KEYS. */
 export const API_KEY = 'test-key-7f3a9c';
@@ -74,7 +76,7 @@ const testHooks: ProcessHooks = {
 /** A running http-ingest on a free port, in-process. */
 export interface RunningIngest {
   readonly url: string;
-  readonly app: HttpIngestApp;
+  readonly app: HttpIngestApp<PubSubProducer>;
   readonly run: ServiceRun;
   /** Every log line written, as text. */
   logs(): string;
@@ -97,7 +99,7 @@ export function ingestEnvironment(
   };
 }
 
-/** Starts the app as main.ts wires it, in-process, with its log lines captured. */
+/** Starts the app as main.ts composes it, in-process, with its log lines captured. */
 export async function startIngest(
   pubsub: PubSub,
   overrides: Readonly<Record<string, string>>,
@@ -115,15 +117,19 @@ export async function startIngest(
     },
   });
   const registry = createMetricsRegistry();
-  const app = buildHttpIngest(config, { logger, pubsub, oauthClient, registry });
-  const run = runService({
+  const composed = await composeHttpIngest(config, {
+    logger,
+    registry,
+    transport: createPubSubTransport({ pubsub }),
+    oauthClient,
+  });
+  const { app } = composed;
+  const run = runComposedApp(composed, {
     name: 'http-ingest',
     logger,
     port: 0,
     host: '127.0.0.1',
     registry,
-    routes: app.ingest.routes,
-    services: { producer: app.producer, ingest: app.ingest },
     process: testHooks,
   });
   await run.started;
