@@ -16,6 +16,8 @@ function moduleBoundaries({ testing }) {
       allow: [],
       depConstraints: [
         { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+        // The tributary command composes the apps themselves (their ./app and ./config exports).
+        { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
         { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
         { sourceTag: 'scope:core', onlyDependOnLibsWithTags: ['scope:core', ...extra] },
         { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:core', ...extra] },
@@ -29,7 +31,17 @@ function moduleBoundaries({ testing }) {
 export default tseslint.config(
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
-  { ignores: ['**/dist', '**/out-tsc', '**/node_modules', '**/.nx', 'coverage'] },
+  {
+    ignores: [
+      '**/dist',
+      '.tributary',
+      'dist-bundle',
+      '**/out-tsc',
+      '**/node_modules',
+      '**/.nx',
+      'coverage',
+    ],
+  },
   {
     files: ['packages/**/*.ts', 'apps/**/*.ts'],
     ignores: ['**/vitest.config.ts'],
