@@ -84,8 +84,9 @@ export async function runStart(
       () => true,
       () => false,
     );
-    await flow.stopApps();
+    // The last view is drawn while the apps still serve /metrics; the summary covers the rest.
     await view.stop();
+    await flow.stopApps();
     const summary = await summarize(flow, simulator.counts);
     const failed = flow.failures.size > 0;
     out.write(report(flow, summary, (performance.now() - started) / 1_000, drained));
