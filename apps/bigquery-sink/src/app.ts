@@ -50,6 +50,7 @@ export async function composeBigQuerySink(
     observer: createPipelineMetrics(registry),
     onEvent: metrics.onEvent,
     onRequest: metrics.onRequest,
+    onAppend: metrics.onAppend,
   });
   const { sink } = app;
   return {

@@ -81,7 +81,13 @@ export const BigQuerySinkEnv = z.object({
   WRITER: z
     .enum(['insertAll', 'storage-write'])
     .default('insertAll')
-    .describe('Row writer: insertAll, or the Storage Write API default stream (storage-write)'),
+    .describe('Row writer: insertAll, or the Storage Write API (storage-write)'),
+  STORAGE_WRITE_STREAM: z
+    .enum(['default', 'committed'])
+    .default('default')
+    .describe(
+      'With WRITER=storage-write: the _default stream (at-least-once), or committed streams with offsets (a retried append is never written twice)',
+    ),
   BIGQUERY_STORAGE_EMULATOR_HOST: z
     .string()
     .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')

@@ -82,6 +82,7 @@ export function buildBigQuerySink(
     const storageWriter = createStorageWriteWriter({
       projectId,
       emulatorHost: config.BIGQUERY_STORAGE_EMULATOR_HOST,
+      stream: config.STORAGE_WRITE_STREAM,
       appendTimeoutMs: config.INSERT_TIMEOUT_MS,
       onAppend: deps.onAppend,
     });

@@ -43,22 +43,27 @@ function newWriter(options: Partial<StorageWriteWriterOptions> = {}): StorageWri
   return writer;
 }
 
-describeRowWriterContract('Storage Write writer', {
-  create: async () => {
-    const { dataset, table } = await createTable(bq, CONTRACT_SCHEMA, 'swcontract');
-    datasets.push(dataset);
-    return {
-      writer: newWriter(),
-      table,
-      missingTable: { ...table, tableId: 'missing' },
-      rows: () => readRows(bq, table),
-    };
-  },
-  cleanup: async () => {
-    for (const writer of writers.splice(0)) writer.close();
-    for (const dataset of datasets.splice(0)) await dataset.delete({ force: true });
-  },
-});
+for (const [title, stream] of [
+  ['Storage Write writer', 'default'],
+  ['Storage Write writer, committed stream (exactly-once)', 'committed'],
+] as const) {
+  describeRowWriterContract(title, {
+    create: async () => {
+      const { dataset, table } = await createTable(bq, CONTRACT_SCHEMA, `sw${stream}`);
+      datasets.push(dataset);
+      return {
+        writer: newWriter({ stream }),
+        table,
+        missingTable: { ...table, tableId: 'missing' },
+        rows: () => readRows(bq, table),
+      };
+    },
+    cleanup: async () => {
+      for (const writer of writers.splice(0)) writer.close();
+      for (const dataset of datasets.splice(0)) await dataset.delete({ force: true });
+    },
+  });
+}
 
 function rows(count: number, pad = 0): RowToWrite[] {
   return Array.from({ length: count }, (_, i) => ({
@@ -179,6 +184,102 @@ describe('Storage Write writer against a private server', () => {
     expect(bounded.every((e) => e.outstandingAppends === 1)).toBe(true);
     // Without the bound the same write pipelines its appends on the connection.
     expect(Math.max(...unbounded.map((e) => e.outstandingAppends))).toBeGreaterThan(1);
+  });
+
+  it('on the default stream, writes an append twice when its answer is lost (at-least-once)', async () => {
+    const { table } = await createTable(bq, CONTRACT_SCHEMA);
+    const writer = newWriter();
+    expect((await writer.write(table, rows(1))).map((o) => o.kind)).toEqual(['ok']);
+    // The server writes r1 and r2, then the connection fails before the answer.
+    writeApi.faults.inject({ code: 14, method: 'AppendRows', afterWrite: true });
+    const outcomes = await writer.write(table, rows(3).slice(1));
+    expect(outcomes.map((o) => o.kind)).toEqual(['ok', 'ok']);
+    expect((await readRows(bq, table)).map((r) => r['id']).sort()).toEqual([
+      'r0',
+      'r1',
+      'r1',
+      'r2',
+      'r2',
+    ]);
+  });
+
+  describe("stream: 'committed' (exactly-once)", () => {
+    it.each([
+      ['a failed connection', { code: 14 }, 'UNAVAILABLE'],
+      ['a hang past appendTimeoutMs', { hangMs: 1_500 }, 'timeout'],
+    ])(
+      'writes an append whose answer is lost exactly once (%s): the finalized stream says it landed',
+      async (_name, fault, reason) => {
+        const { table } = await createTable(bq, CONTRACT_SCHEMA);
+        const events: AppendEvent[] = [];
+        const writer = newWriter({
+          stream: 'committed',
+          appendTimeoutMs: 500,
+          onAppend: (event) => events.push(event),
+        });
+        expect((await writer.write(table, rows(1))).map((o) => o.kind)).toEqual(['ok']);
+        writeApi.faults.inject({ ...fault, method: 'AppendRows', afterWrite: true });
+        const outcomes = await writer.write(table, rows(3).slice(1));
+        expect(outcomes.map((o) => o.kind)).toEqual(['ok', 'ok']);
+        expect(events.map((e) => [e.offset, e.reason ?? e.result])).toEqual([
+          [0, 'ok'],
+          [1, reason],
+          [1, 'landed'],
+        ]);
+        // The next write goes on a new stream, from offset 0.
+        expect((await writer.write(table, rows(4).slice(3))).map((o) => o.kind)).toEqual(['ok']);
+        expect(events.at(-1)).toMatchObject({ offset: 0, result: 'ok' });
+        expect((await readRows(bq, table)).map((r) => r['id']).sort()).toEqual([
+          'r0',
+          'r1',
+          'r2',
+          'r3',
+        ]);
+      },
+    );
+
+    it('sends an append that did not land again, on a new stream', async () => {
+      const { table } = await createTable(bq, CONTRACT_SCHEMA);
+      const events: AppendEvent[] = [];
+      const writer = newWriter({ stream: 'committed', onAppend: (event) => events.push(event) });
+      expect((await writer.write(table, rows(1))).map((o) => o.kind)).toEqual(['ok']);
+      writeApi.faults.inject({ code: 14, method: 'AppendRows' });
+      const outcomes = await writer.write(table, rows(3).slice(1));
+      expect(outcomes.map((o) => o.kind)).toEqual(['ok', 'ok']);
+      expect(events.map((e) => [e.offset, e.reason ?? e.result])).toEqual([
+        [0, 'ok'],
+        [1, 'UNAVAILABLE'],
+        [0, 'ok'],
+      ]);
+      expect((await readRows(bq, table)).map((r) => r['id']).sort()).toEqual(['r0', 'r1', 'r2']);
+    });
+
+    it('holds a table while the unknown append cannot be settled, then counts it once', async () => {
+      const { table } = await createTable(bq, CONTRACT_SCHEMA);
+      const writer = newWriter({ stream: 'committed', maxAttempts: 1, appendTimeoutMs: 500 });
+      expect((await writer.write(table, rows(1))).map((o) => o.kind)).toEqual(['ok']);
+      writeApi.faults.inject({ code: 14, method: 'AppendRows', afterWrite: true });
+      // The finalize answers too late (the client itself retries UNAVAILABLE on it).
+      writeApi.faults.inject({ hangMs: 1_500, method: 'FinalizeWriteStream' });
+      const first = await writer.write(table, rows(3).slice(1));
+      expect(first).toEqual([
+        expect.objectContaining({ kind: 'retriable', reason: 'UNAVAILABLE' }),
+        expect.objectContaining({ kind: 'retriable', reason: 'UNAVAILABLE' }),
+      ]);
+      // Redelivered: the finalize now answers that they landed, so they are not sent again.
+      const again = await writer.write(table, rows(3).slice(1));
+      expect(again.map((o) => o.kind)).toEqual(['ok', 'ok']);
+      expect((await readRows(bq, table)).map((r) => r['id']).sort()).toEqual(['r0', 'r1', 'r2']);
+    });
+
+    it('refuses a stream mode it does not know', () => {
+      expect(() =>
+        createStorageWriteWriter({
+          projectId: PROJECT,
+          stream: 'buffered' as unknown as 'default',
+        }),
+      ).toThrow(/'default' or 'committed'/);
+    });
   });
 
   it('refuses an emulatorHost that is not host:port', () => {

@@ -36,6 +36,20 @@ export interface StorageWriteWriterOptions {
    * @defaultValue undefined (Google's endpoint, application default credentials)
    */
   readonly emulatorHost?: string | undefined;
+  /**
+   * Which stream rows go to.
+   * - `default`: the table's `_default` stream, at-least-once. An append whose answer is lost
+   *   (a timeout, a dropped connection) is reported retriable and may already be in the table,
+   *   so the retry can write it twice (the in-process insertId window catches the retries it sees).
+   * - `committed`: exactly-once appends. Each table gets a COMMITTED stream written at explicit
+   *   offsets, one append at a time. When an append's outcome is unknown, the stream is finalized
+   *   and its row count says whether the append landed: if it did, its rows are `ok`; if not, they
+   *   go again on a new stream. A retried append is never written twice. What it does not give:
+   *   a message Pub/Sub redelivers after a crash (the append landed, the ack did not) is a new
+   *   append, caught only by a de-duplicating view on the insertId column.
+   * @defaultValue 'default'
+   */
+  readonly stream?: 'default' | 'committed' | undefined;
   /** Passed to the client so it never probes the metadata server for it. @defaultValue 'googleapis.com' */
   readonly universeDomain?: string | undefined;
   /** Most AppendRows requests awaiting their result, over every table. @defaultValue 16 */
@@ -76,8 +90,13 @@ export interface AppendEvent {
   readonly durationMs: number;
   /** Appends awaiting their result when this one was sent, itself included. */
   readonly outstandingAppends: number;
-  /** `ok`; `rowErrors`: some rows refused (the rest are sent again); `failed`: the whole request. */
-  readonly result: 'ok' | 'rowErrors' | 'failed';
+  /** The offset the rows were appended at (committed streams only). */
+  readonly offset?: number | undefined;
+  /**
+   * `ok`; `rowErrors`: some rows refused (the rest are sent again); `failed`: the whole request;
+   * `landed`: the answer was lost but the finalized stream holds the rows (committed streams).
+   */
+  readonly result: 'ok' | 'rowErrors' | 'failed' | 'landed';
   /** The gRPC status name when it failed (`UNAVAILABLE`, `timeout`, …). */
   readonly reason?: string | undefined;
 }
@@ -90,6 +109,7 @@ export interface StorageWriteWriter extends RowWriter {
 
 /** The defaults of {@link StorageWriteWriterOptions}. */
 export const DEFAULT_STORAGE_WRITE_WRITER_OPTIONS = Object.freeze({
+  stream: 'default',
   universeDomain: 'googleapis.com',
   maxOutstandingAppends: 16,
   maxOutstandingBytes: 64 * 1024 * 1024,
@@ -105,6 +125,8 @@ const { status } = grpc;
 /** Plain numbers for the gRPC codes compared below (the client's results carry plain numbers). */
 const INVALID_ARGUMENT: number = status.INVALID_ARGUMENT;
 const FAILED_PRECONDITION: number = status.FAILED_PRECONDITION;
+const ALREADY_EXISTS: number = status.ALREADY_EXISTS;
+const OUT_OF_RANGE: number = status.OUT_OF_RANGE;
 /** Codes on which a new connection may succeed. */
 const RECONNECT_CODES: ReadonlySet<number> = new Set([
   status.ABORTED,
@@ -130,10 +152,33 @@ type StorageSchema = protos.google.cloud.bigquery.storage.v1.ITableSchema;
 type StorageField = protos.google.cloud.bigquery.storage.v1.ITableFieldSchema;
 
 interface TableStream {
+  /** The stream's full name (`…/streams/_default` on the default stream). */
+  readonly name: string;
   readonly connection: Connection;
   readonly writer: managedwriter.JSONWriter;
   validator: RowValidator;
   fields: readonly TableField[];
+  /** The next offset to append at (committed streams). */
+  nextOffset: number;
+}
+
+/** One AppendRows request's result: written, refused (nothing written), or unknown. */
+type AppendResult =
+  | { readonly kind: 'ok' }
+  | {
+      readonly kind: 'failed';
+      readonly code: number;
+      readonly message: string;
+      readonly cause: unknown;
+      readonly rowErrors: readonly protos.google.cloud.bigquery.storage.v1.IRowError[];
+    }
+  | { readonly kind: 'timeout' };
+
+/** An append on a committed stream whose outcome is not known yet. */
+interface Uncertain {
+  readonly streamName: string;
+  readonly offset: number;
+  readonly insertIds: readonly string[];
 }
 
 interface Entry {
@@ -197,6 +242,11 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
   const outstanding = new Outstanding(maxAppends, maxBytes);
   const written = new InsertIdWindow(windowMs, maxIds);
   const streams = new Map<string, Promise<TableStream>>();
+  const uncertain = new Map<string, Uncertain>();
+  const turns = new Map<string, Promise<void>>();
+  const streamMode: unknown = options.stream ?? defaults.stream;
+  if (streamMode !== 'default' && streamMode !== 'committed') invalidStream(streamMode);
+  const committed = streamMode === 'committed';
   const { onAppend } = options;
 
   function streamFor(table: TableRef): Promise<TableStream> {
@@ -222,25 +272,36 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
   }
 
   async function openStream(table: TableRef): Promise<TableStream> {
-    const streamId = `projects/${table.projectId}/datasets/${table.datasetId}/tables/${table.tableId}/streams/_default`;
-    let schema: StorageSchema;
+    const parent = `projects/${table.projectId}/datasets/${table.datasetId}/tables/${table.tableId}`;
+    let name = `${parent}/streams/_default`;
+    let schema: StorageSchema | null | undefined;
     try {
-      const found = await client.getWriteStream({
-        streamId,
-        view: protos.google.cloud.bigquery.storage.v1.WriteStreamView.FULL,
-      });
-      if (found.tableSchema === null || found.tableSchema === undefined) {
-        throw new Error(`GetWriteStream returned no schema for ${tableName(table)}`);
+      if (committed) {
+        const created = await client.createWriteStreamFullResponse({
+          streamType: managedwriter.CommittedStream,
+          destinationTable: parent,
+        });
+        name = created.name ?? '';
+        schema = created.tableSchema;
       }
-      schema = found.tableSchema;
+      schema ??= (
+        await client.getWriteStream({
+          streamId: name,
+          view: protos.google.cloud.bigquery.storage.v1.WriteStreamView.FULL,
+        })
+      ).tableSchema;
+      if (schema === null || schema === undefined) {
+        throw new Error(`the Write API returned no schema for ${tableName(table)}`);
+      }
     } catch (error) {
       throw asDestinationError(error, table) ?? error;
     }
-    const connection = await client.createStreamConnection({ streamId });
+    const connection = await client.createStreamConnection({ streamId: name });
     // Always attached: without a listener a non-retryable stream error is thrown by the emitter.
     // Failures reach us through each append's result, so the listener only has to exist.
     connection.onConnectionError(() => undefined);
     const stream: TableStream = {
+      name,
       connection,
       writer: new managedwriter.JSONWriter({
         connection,
@@ -248,6 +309,7 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
       }),
       validator: compileRowValidator(fieldsOf(schema)),
       fields: fieldsOf(schema),
+      nextOffset: 0,
     };
     // JSONWriter rebuilds its descriptor on updated_schema; the validator follows.
     connection.onSchemaUpdated((updated) => {
@@ -257,15 +319,14 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
     return stream;
   }
 
-  async function send(
+  /** One AppendRows request, bounded by the outstanding limits and the append timeout. */
+  async function append(
     table: TableRef,
+    stream: TableStream,
     chunk: readonly Entry[],
-    out: RowOutcome[],
-    attempt: number,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
+    offset: number | undefined,
+  ): Promise<AppendResult> {
     const bytes = chunk.reduce((sum, e) => sum + e.bytes, 0);
-    const stream = await streamFor(table);
     await outstanding.acquire(bytes);
     const inFlight = outstanding.count;
     const started = performance.now();
@@ -275,7 +336,10 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
       let result: Promise<protos.google.cloud.bigquery.storage.v1.IAppendRowsResponse>;
       try {
         result = stream.writer
-          .appendRows(chunk.map((e) => toProtoJson(e.row.row, stream.fields)))
+          .appendRows(
+            chunk.map((e) => toProtoJson(e.row.row, stream.fields)),
+            offset,
+          )
           .getResult();
       } catch (error) {
         // Validated rows that still do not encode: a bug here, not the rows' fault; keep them.
@@ -295,108 +359,284 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
     } finally {
       outstanding.release(bytes);
     }
-    const report = (result: AppendEvent['result'], reason?: string): void => {
-      onAppend?.({
-        table,
-        rows: chunk.length,
-        bytes,
-        durationMs: performance.now() - started,
-        outstandingAppends: inFlight,
-        result,
-        reason,
-      });
-    };
-    const retry = async (code: number, message: string): Promise<void> => {
-      if (attempt >= maxAttempts || signal?.aborted === true) {
-        const outcome: RowOutcome = { kind: 'retriable', reason: codeName(code), message };
-        for (const e of chunk) out[e.index] = outcome;
-        return;
-      }
+    const outcome: AppendResult =
+      settled.kind === 'timeout'
+        ? { kind: 'timeout' }
+        : settled.kind === 'error'
+          ? {
+              kind: 'failed',
+              code: codeOf(settled.error),
+              message: messageOf(settled.error),
+              cause: settled.error,
+              rowErrors: [],
+            }
+          : response?.error !== null && response?.error !== undefined
+            ? {
+                kind: 'failed',
+                code: response.error.code ?? status.UNKNOWN,
+                message: response.error.message ?? '',
+                cause: response.error,
+                rowErrors: response.rowErrors ?? [],
+              }
+            : { kind: 'ok' };
+    onAppend?.({
+      table,
+      rows: chunk.length,
+      bytes,
+      durationMs: performance.now() - started,
+      outstandingAppends: inFlight,
+      offset,
+      result:
+        outcome.kind === 'ok'
+          ? 'ok'
+          : outcome.kind === 'failed' && outcome.rowErrors.length > 0
+            ? 'rowErrors'
+            : 'failed',
+      reason:
+        outcome.kind === 'ok'
+          ? undefined
+          : outcome.kind === 'timeout'
+            ? 'timeout'
+            : codeName(outcome.code),
+    });
+    return outcome;
+  }
+
+  function markWritten(table: TableRef, chunk: readonly Entry[], out: RowOutcome[]): void {
+    for (const e of chunk) {
+      out[e.index] = OK;
+      written.add(tableName(table), e.row.insertId);
+    }
+  }
+
+  function markAll(chunk: readonly Entry[], out: RowOutcome[], outcome: RowOutcome): void {
+    for (const e of chunk) out[e.index] = outcome;
+  }
+
+  /** Rows the server refused (it wrote none of the request); returns the rest, to send again. */
+  function refuseRows(
+    chunk: readonly Entry[],
+    rowErrors: readonly protos.google.cloud.bigquery.storage.v1.IRowError[],
+    out: RowOutcome[],
+  ): Entry[] {
+    const refused = new Set<number>();
+    for (const rowError of rowErrors) {
+      const entry = chunk[Number(rowError.index ?? -1)];
+      if (entry === undefined) continue;
+      refused.add(entry.index);
+      const message = rowError.message ?? 'the row violates the table schema';
+      out[entry.index] = {
+        kind: 'invalid',
+        reason: 'invalid',
+        location: /^([A-Za-z_][\w.[\]]*): /.exec(message)?.[1] ?? '',
+        message,
+      };
+    }
+    return chunk.filter((e) => !refused.has(e.index));
+  }
+
+  /** The outcome of a request the server refused as a whole and that no retry would fix. */
+  function refusedOutcome(code: number, message: string): RowOutcome {
+    return code === INVALID_ARGUMENT || code === FAILED_PRECONDITION
+      ? { kind: 'invalid', reason: codeName(code), location: '', message }
+      : { kind: 'retriable', reason: codeName(code), message };
+  }
+
+  function tooLarge(result: AppendResult, chunk: readonly Entry[]): boolean {
+    return (
+      result.kind === 'failed' &&
+      result.code === INVALID_ARGUMENT &&
+      /too large/i.test(result.message) &&
+      chunk.length > 1
+    );
+  }
+
+  /** At-least-once: the `_default` stream; a lost answer is retriable. */
+  async function sendDefault(
+    table: TableRef,
+    chunk: readonly Entry[],
+    out: RowOutcome[],
+    attempt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const stream = await streamFor(table);
+    const result = await append(table, stream, chunk, undefined);
+    if (result.kind === 'ok') {
+      markWritten(table, chunk, out);
+      return;
+    }
+    if (result.kind === 'timeout') {
       dropStream(table, stream);
-      await sleep(backoffDelayMs(backoff, attempt), signal);
-      await send(table, chunk, out, attempt + 1, signal);
-    };
-    if (settled.kind === 'timeout') {
-      report('failed', 'timeout');
-      dropStream(table, stream);
-      const outcome: RowOutcome = {
+      markAll(chunk, out, {
         kind: 'retriable',
         reason: 'timeout',
         message: `AppendRows did not answer within ${timeoutMs} ms`,
-      };
-      for (const e of chunk) out[e.index] = outcome;
+      });
       return;
     }
-    const failure =
-      settled.kind === 'error'
-        ? { code: codeOf(settled.error), message: messageOf(settled.error), cause: settled.error }
-        : response?.error !== null && response?.error !== undefined
-          ? {
-              code: response.error.code ?? status.UNKNOWN,
-              message: response.error.message ?? '',
-              cause: response.error,
-            }
-          : undefined;
-    if (failure === undefined) {
-      report('ok');
-      for (const e of chunk) {
-        out[e.index] = OK;
-        written.add(tableName(table), e.row.insertId);
-      }
+    if (result.rowErrors.length > 0) {
+      const rest = refuseRows(chunk, result.rowErrors, out);
+      if (rest.length > 0) await sendDefault(table, rest, out, attempt, signal);
       return;
     }
-    const rowErrors = response?.rowErrors ?? [];
-    if (rowErrors.length > 0) {
-      report('rowErrors', codeName(failure.code));
-      const refused = new Set<number>();
-      for (const rowError of rowErrors) {
-        const entry = chunk[Number(rowError.index ?? -1)];
-        if (entry === undefined) continue;
-        refused.add(entry.index);
-        const message = rowError.message ?? 'the row violates the table schema';
-        out[entry.index] = {
-          kind: 'invalid',
-          reason: 'invalid',
-          location: /^([A-Za-z_][\w.[\]]*): /.exec(message)?.[1] ?? '',
-          message,
-        };
-      }
-      // The server wrote nothing of this request: the other rows go again.
-      const rest = chunk.filter((e) => !refused.has(e.index));
-      if (rest.length > 0) await send(table, rest, out, attempt, signal);
-      return;
-    }
-    report('failed', codeName(failure.code));
-    const destination = asDestinationError(failure.cause, table);
+    const destination = asDestinationError(result.cause, table);
     if (destination !== undefined) {
       dropStream(table, stream);
       throw destination;
     }
-    if (RECONNECT_CODES.has(failure.code)) {
-      await retry(failure.code, failure.message);
+    if (RECONNECT_CODES.has(result.code)) {
+      if (attempt >= maxAttempts || signal?.aborted === true) {
+        markAll(chunk, out, {
+          kind: 'retriable',
+          reason: codeName(result.code),
+          message: result.message,
+        });
+        return;
+      }
+      dropStream(table, stream);
+      await sleep(backoffDelayMs(backoff, attempt), signal);
+      await sendDefault(table, chunk, out, attempt + 1, signal);
       return;
     }
-    if (
-      failure.code === INVALID_ARGUMENT &&
-      /too large/i.test(failure.message) &&
-      chunk.length > 1
-    ) {
+    if (tooLarge(result, chunk)) {
       dropStream(table, stream);
       const half = Math.ceil(chunk.length / 2);
-      await send(table, chunk.slice(0, half), out, attempt, signal);
-      await send(table, chunk.slice(half), out, attempt, signal);
+      await sendDefault(table, chunk.slice(0, half), out, attempt, signal);
+      await sendDefault(table, chunk.slice(half), out, attempt, signal);
       return;
     }
-    const outcome: RowOutcome =
-      failure.code === INVALID_ARGUMENT || failure.code === FAILED_PRECONDITION
-        ? {
-            kind: 'invalid',
-            reason: codeName(failure.code),
-            location: '',
-            message: failure.message,
-          }
-        : { kind: 'retriable', reason: codeName(failure.code), message: failure.message };
-    for (const e of chunk) out[e.index] = outcome;
+    markAll(chunk, out, refusedOutcome(result.code, result.message));
+  }
+
+  /**
+   * Finalizes the stream of a table's unknown append, if there is one, and learns from its row
+   * count whether the append landed (its insertIds then count as written). `unknown` while the
+   * finalize itself fails: the table takes no new appends until it is known.
+   */
+  async function settleUncertain(table: TableRef): Promise<'none' | 'landed' | 'lost' | 'unknown'> {
+    const key = tableName(table);
+    const pending = uncertain.get(key);
+    if (pending === undefined) return 'none';
+    let finalized: protos.google.cloud.bigquery.storage.v1.IFinalizeWriteStreamResponse | undefined;
+    const finalize = client.finalizeWriteStream({ name: pending.streamName }).then((value) => {
+      finalized = value;
+    });
+    if ((await within(finalize, timeoutMs)).kind !== 'ok' || finalized === undefined) {
+      return 'unknown';
+    }
+    const rowCount = Number(finalized.rowCount ?? 0);
+    uncertain.delete(key);
+    if (rowCount < pending.offset + pending.insertIds.length) return 'lost';
+    for (const id of pending.insertIds) written.add(key, id);
+    return 'landed';
+  }
+
+  /** Exactly-once: explicit offsets on a COMMITTED stream; the caller holds the table's turn. */
+  async function sendCommitted(
+    table: TableRef,
+    given: readonly Entry[],
+    out: RowOutcome[],
+    attempt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    let chunk = given;
+    const earlier = await settleUncertain(table);
+    if (earlier === 'landed') {
+      // Rows of the earlier append that come again (redelivered) are in the table already.
+      const key = tableName(table);
+      for (const e of given) if (written.has(key, e.row.insertId)) out[e.index] = OK;
+      chunk = given.filter((e) => out[e.index] === undefined);
+      if (chunk.length === 0) return;
+    }
+    if (earlier === 'unknown') {
+      markAll(chunk, out, {
+        kind: 'retriable',
+        reason: 'unknownOutcome',
+        message: `an earlier append to ${tableName(table)} has an unknown outcome and its stream cannot be finalized yet`,
+      });
+      return;
+    }
+    const stream = await streamFor(table);
+    const offset = stream.nextOffset;
+    const result = await append(table, stream, chunk, offset);
+    if (result.kind === 'ok') {
+      stream.nextOffset += chunk.length;
+      markWritten(table, chunk, out);
+      return;
+    }
+    if (result.kind === 'failed') {
+      if (result.rowErrors.length > 0) {
+        const rest = refuseRows(chunk, result.rowErrors, out);
+        if (rest.length > 0) await sendCommitted(table, rest, out, attempt, signal);
+        return;
+      }
+      const destination = asDestinationError(result.cause, table);
+      if (destination !== undefined) {
+        dropStream(table, stream);
+        throw destination;
+      }
+      if (tooLarge(result, chunk)) {
+        const half = Math.ceil(chunk.length / 2);
+        await sendCommitted(table, chunk.slice(0, half), out, attempt, signal);
+        await sendCommitted(table, chunk.slice(half), out, attempt, signal);
+        return;
+      }
+      const unknown =
+        RECONNECT_CODES.has(result.code) ||
+        result.code === ALREADY_EXISTS ||
+        result.code === OUT_OF_RANGE;
+      if (!unknown) {
+        markAll(chunk, out, refusedOutcome(result.code, result.message));
+        return;
+      }
+    }
+    // The answer is lost or the offsets disagree: the stream alone knows. Finalize it and ask.
+    dropStream(table, stream);
+    uncertain.set(tableName(table), {
+      streamName: stream.name,
+      offset,
+      insertIds: chunk.map((e) => e.row.insertId),
+    });
+    const known = await settleUncertain(table);
+    if (known === 'landed') {
+      onAppend?.({
+        table,
+        rows: chunk.length,
+        bytes: chunk.reduce((sum, e) => sum + e.bytes, 0),
+        durationMs: 0,
+        outstandingAppends: outstanding.count,
+        offset,
+        result: 'landed',
+      });
+      markWritten(table, chunk, out);
+      return;
+    }
+    const reason = result.kind === 'timeout' ? 'timeout' : codeName(result.code);
+    if (known === 'lost' && attempt < maxAttempts && signal?.aborted !== true) {
+      await sleep(backoffDelayMs(backoff, attempt), signal);
+      await sendCommitted(table, chunk, out, attempt + 1, signal);
+      return;
+    }
+    markAll(chunk, out, {
+      kind: 'retriable',
+      reason,
+      message:
+        known === 'lost'
+          ? `AppendRows failed ${maxAttempts} times (${reason}); nothing of it was written`
+          : `AppendRows to ${tableName(table)} failed (${reason}) and whether it landed is not known yet`,
+    });
+  }
+
+  /** Runs `task` after every earlier task of the table (committed streams take one append at a time). */
+  function inTurn(table: TableRef, task: () => Promise<void>): Promise<void> {
+    const key = tableName(table);
+    const run = (turns.get(key) ?? Promise.resolve()).then(task);
+    const tail = run.catch(() => undefined);
+    turns.set(key, tail);
+    void tail.then(() => {
+      if (turns.get(key) === tail) turns.delete(key);
+    });
+    return run;
   }
 
   return {
@@ -464,7 +704,13 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
       });
       if (current.length > 0) chunks.push(current);
       const sent = await Promise.allSettled(
-        chunks.map((chunk) => send(table, chunk, out, 1, signal)),
+        committed
+          ? [
+              inTurn(table, async () => {
+                for (const chunk of chunks) await sendCommitted(table, chunk, out, 1, signal);
+              }),
+            ]
+          : chunks.map((chunk) => sendDefault(table, chunk, out, 1, signal)),
       );
       const rejected = sent.find((s) => s.status === 'rejected');
       if (rejected !== undefined) throw rejected.reason;
@@ -482,6 +728,13 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
       streams.clear();
     },
   };
+}
+
+function invalidStream(value: unknown): never {
+  throw TributaryError.permanent(
+    'CONFIG_INVALID',
+    `stream must be 'default' or 'committed', got ${JSON.stringify(value)}`,
+  );
 }
 
 function clientOptions(

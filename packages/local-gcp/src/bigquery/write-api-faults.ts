@@ -21,12 +21,18 @@ export interface WriteApiFaultRule {
   readonly count?: number | undefined;
   /** Only this RPC. @defaultValue every RPC */
   readonly method?: WriteApiMethod | undefined;
+  /**
+   * AppendRows only: serve the request first (its rows are written), then hang and/or fail the
+   * answer: a lost response, the case exactly-once appends exist for. @defaultValue false
+   */
+  readonly afterWrite?: boolean | undefined;
 }
 
 /** The fault chosen for one call. */
 export interface WriteApiFault {
   readonly code: number | undefined;
   readonly hangMs: number | undefined;
+  readonly afterWrite: boolean;
 }
 
 /** Holds fault rules for the Write API server and hands them out, first rule first. */
@@ -57,6 +63,10 @@ export class WriteApiFaults {
     if (active === undefined) return undefined;
     active.remaining -= 1;
     if (active.remaining === 0) this.#rules.splice(index, 1);
-    return { code: active.rule.code, hangMs: active.rule.hangMs };
+    return {
+      code: active.rule.code,
+      hangMs: active.rule.hangMs,
+      afterWrite: active.rule.afterWrite === true,
+    };
   }
 }

@@ -355,8 +355,11 @@ export async function startWriteApiServer(
     async function serveRequest(request: Json): Promise<void> {
       if (ended) return;
       const fault = faults.take('AppendRows');
-      if (fault?.hangMs !== undefined) await delay(fault.hangMs);
-      if (fault?.code !== undefined) throw new RpcError(fault.code, 'injected fault');
+      const injure = async (): Promise<void> => {
+        if (fault?.hangMs !== undefined) await delay(fault.hangMs);
+        if (fault?.code !== undefined) throw new RpcError(fault.code, 'injected fault');
+      };
+      if (fault?.afterWrite !== true) await injure();
       const size = (request as { [SIZE]?: number })[SIZE] ?? 0;
       if (size > maxRequestBytes) {
         throw new RpcError(
@@ -451,6 +454,7 @@ export async function startWriteApiServer(
           return;
         }
         await store(table, rows);
+        if (fault?.afterWrite === true) await injure();
         respond({ appendResult: {} });
         return;
       }
@@ -485,6 +489,7 @@ export async function startWriteApiServer(
       } else {
         state.held.push(...rows);
       }
+      if (fault?.afterWrite === true) await injure();
       respond({ appendResult: { offset: { value: String(start) } } });
     }
   }
