@@ -8,6 +8,7 @@ import type * as Protobuf from 'protobufjs';
 import { isView, type Catalog, type TableEntry } from './catalog.js';
 import type { RowsWrittenEvent } from './context.js';
 import { writeRows } from './insert-all.js';
+import { InsertAllLog, type InsertAllStats } from './request-log.js';
 import type { Field, FieldKind } from './schema-mapping.js';
 import type { SqlEngine } from './sql-engine.js';
 import { WriteApiFaults, type WriteApiMethod } from './write-api-faults.js';
@@ -39,6 +40,8 @@ export interface BigQueryWriteServer {
   readonly emulatorHost: string;
   /** Fault rules for the next calls (UNAVAILABLE, ABORTED, hangs). */
   readonly faults: WriteApiFaults;
+  /** AppendRows requests received so far: count, rows and bytes as serialized on the wire. */
+  appendStats(): InsertAllStats;
   /** Cancels every open call and closes the listener. Idempotent. */
   stop(): Promise<void>;
 }
@@ -128,6 +131,7 @@ export async function startWriteApiServer(
   const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const faults = new WriteApiFaults();
+  const appendLog = new InsertAllLog();
   const streams = new Map<string, StreamState>();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxReceiveBytes ?? DEFAULT_MAX_RECEIVE_BYTES,
@@ -362,6 +366,7 @@ export async function startWriteApiServer(
       if (fault?.afterWrite !== true) await injure();
       const size = (request as { [SIZE]?: number })[SIZE] ?? 0;
       if (size > maxRequestBytes) {
+        appendLog.record(size, 0, true);
         throw new RpcError(
           status.INVALID_ARGUMENT,
           `AppendRows request too large: ${size} bytes; the limit is ${maxRequestBytes} bytes`,
@@ -420,6 +425,7 @@ export async function startWriteApiServer(
 
       const serialized = ((protoRows['rows'] as Json | undefined)?.['serializedRows'] ??
         []) as Uint8Array[];
+      appendLog.record(size, serialized.length, false);
       const rows: Record<string, unknown>[] = [];
       const rowErrors: Json[] = [];
       for (const [index, bytes] of serialized.entries()) {
@@ -511,6 +517,7 @@ export async function startWriteApiServer(
     port,
     emulatorHost: `${host}:${port}`,
     faults,
+    appendStats: () => appendLog.snapshot(),
     stop: () => {
       if (!stopped) {
         stopped = true;
