@@ -31,7 +31,8 @@ export interface ComposedBigQuerySink extends ComposedApp {
 /**
  * The BigQuery sink app: the schema (`SCHEMA_FILE`) and row mapping (`MAPPING_FILE`), the sink and
  * its dead-letter producer, on `deps.transport`.
- * @throws {@link ConfigInvalidError} naming the variable of a file that cannot be used.
+ * @throws {@link ConfigInvalidError} naming the variable of a file that cannot be used, or
+ * `DEDUP_VIEW` when the mapping has no message id column to de-duplicate on.
  */
 export async function composeBigQuerySink(
   config: BigQuerySinkConfig,
@@ -40,6 +41,16 @@ export async function composeBigQuerySink(
   const { logger, registry, transport } = deps;
   const schema = await readConfigFile('SCHEMA_FILE', config.SCHEMA_FILE, loadSchemaFile);
   const mapping = await readConfigFile('MAPPING_FILE', config.MAPPING_FILE, loadRowMappingFile);
+  if (config.DEDUP_VIEW !== undefined && mapping?.messageIdColumn === undefined) {
+    // Without the column there is nothing to de-duplicate on; the view would silently not exist.
+    throw new ConfigInvalidError([
+      {
+        variable: 'DEDUP_VIEW',
+        problem:
+          'needs a MAPPING_FILE with messageIdColumn (the view keeps one row per message id)',
+      },
+    ]);
+  }
   const metrics = createSinkMetrics(registry);
   const app = buildBigQuerySink(config, {
     logger,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { viewIdTemplateProblem } from '@tributary/bqstore';
 import { ConfigInvalidError, configMarkdownTable, loadConfig } from '@tributary/runtime';
 import { describe, expect, it } from 'vitest';
 import { BigQuerySinkEnv } from './config.js';
@@ -62,11 +63,21 @@ describe('bigquery-sink configuration', () => {
     }
   });
 
-  it('checks the de-duplicating view id', () => {
-    expect(problemsOf({ DEDUP_VIEW: '{table}_dedup' })).toEqual([]);
-    expect(problemsOf({ DEDUP_VIEW: 'my view-1' })).toEqual([]);
-    expect(problemsOf({ DEDUP_VIEW: 'views.{table}' })).toEqual([
-      { variable: 'DEDUP_VIEW', problem: expect.stringContaining('expected a view id') as string },
-    ]);
+  it('checks the de-duplicating view id with the rule the sink applies', () => {
+    for (const view of ['{table}_dedup', 'my view-1', '{table}_by_{table}']) {
+      expect(problemsOf({ DEDUP_VIEW: view })).toEqual([]);
+      expect(viewIdTemplateProblem(view)).toBeUndefined();
+    }
+    const refused = {
+      'views.{table}': "'views.{table}' is not a view id",
+      '{type}_dedup': 'a placeholder other than {table}',
+      '{table}': 'would name the table itself',
+      ['v'.repeat(1025)]: 'longer than a view id may be',
+    };
+    for (const [view, problem] of Object.entries(refused)) {
+      expect(problemsOf({ DEDUP_VIEW: view })).toEqual([
+        { variable: 'DEDUP_VIEW', problem: expect.stringContaining(problem) as string },
+      ]);
+    }
   });
 });

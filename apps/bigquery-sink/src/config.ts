@@ -1,9 +1,17 @@
-import { isDatasetId, isTableId, tableTemplateProblem } from '@tributary/bqstore';
+import { datasetIdProblem, tableTemplateProblem, viewIdTemplateProblem } from '@tributary/bqstore';
 import { configField, standardConfigShape } from '@tributary/runtime';
 import * as z from 'zod';
 
 /** BigQuery column names: a letter or _, then letters, digits or _, 300 at most. */
 const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,299}$/;
+
+/** A zod check reporting what bqstore's id rule `problemOf` says is wrong with a value. */
+const refuseWith =
+  (problemOf: (value: string) => string | undefined) =>
+  (value: string, ctx: z.RefinementCtx): void => {
+    const problem = problemOf(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  };
 
 const optionalFile = (description: string) =>
   configField.readableFile().optional().describe(description);
@@ -22,14 +30,11 @@ export const BigQuerySinkEnv = z.object({
     .describe('Project of the dataset (default: GOOGLE_CLOUD_PROJECT)'),
   BIGQUERY_DATASET: z
     .string()
-    .refine(isDatasetId, 'expected a dataset id (1 to 1024 letters, digits or _; no - or .)')
+    .superRefine(refuseWith(datasetIdProblem))
     .describe('BigQuery dataset (created when missing)'),
   BIGQUERY_TABLE: z
     .string()
-    .superRefine((template, ctx) => {
-      const problem = tableTemplateProblem(template);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-    })
+    .superRefine(refuseWith(tableTemplateProblem))
     .describe(
       'Table id (Unicode letters, marks, numbers, _, -, spaces), or a template over attributes such as events_{type} (one table each)',
     ),
@@ -70,10 +75,7 @@ export const BigQuerySinkEnv = z.object({
     .describe('Clustering columns of tables the sink creates, comma-separated'),
   DEDUP_VIEW: z
     .string()
-    .refine(
-      (id) => isTableId(id.replaceAll('{table}', 't')) && id.length <= 1024,
-      'expected a view id (table-id characters; {table} is the table id)',
-    )
+    .superRefine(refuseWith(viewIdTemplateProblem))
     .optional()
     .describe(
       'Also create a view with one row per message id (needs messageIdColumn in MAPPING_FILE)',

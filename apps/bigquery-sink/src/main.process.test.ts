@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BigQuery } from '@google-cloud/bigquery';
@@ -128,6 +128,17 @@ describe('the bigquery-sink process', () => {
     expect(await child.exit).toBe(78);
     expect(child.output()).toContain('SCHEMA_FILE');
     expect(child.output()).toContain('a: unknown type \\"TEXT\\"');
+  }, 60_000);
+
+  it('fails startup naming DEDUP_VIEW when the mapping has no message id column (exit 78)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bq-sink-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'mapping.json');
+    await writeFile(file, JSON.stringify({ publishTimeColumn: 'publish_time' }));
+    const child = runMain(environment({ DEDUP_VIEW: '{table}_dedup', MAPPING_FILE: file }));
+    expect(await child.exit).toBe(78);
+    expect(child.output()).toContain('DEDUP_VIEW');
+    expect(child.output()).toContain('messageIdColumn');
   }, 60_000);
 
   it('holds exactly N rows after SIGKILL mid-batch and a restart (insertId de-duplicates)', async () => {

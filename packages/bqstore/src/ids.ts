@@ -12,6 +12,13 @@ export function isDatasetId(id: string): boolean {
   return DATASET_ID.test(id);
 }
 
+/** Why `id` is not a valid dataset id (see {@link isDatasetId}), or `undefined` when it is. */
+export function datasetIdProblem(id: string): string | undefined {
+  return isDatasetId(id)
+    ? undefined
+    : `expected a dataset id (1 to 1024 letters, digits or _; no - or .), not '${id.slice(0, 64)}'`;
+}
+
 /**
  * Whether `id` is a valid BigQuery table (or view) id: at most 1024 UTF-8 bytes of Unicode
  * letters, marks, numbers, connectors (such as `_`), dashes or spaces, and not empty.
@@ -37,4 +44,35 @@ export function tableTemplateProblem(template: string): string | undefined {
     return `'${template.slice(0, 64)}…' is longer than a table id may be (1024 bytes)`;
   }
   return undefined;
+}
+
+/** The placeholder of a view id template that stands for the id of the table the view reads. */
+export const VIEW_TABLE_PLACEHOLDER = '{table}';
+
+/**
+ * Why `template` can never give a valid view id, or `undefined` when it can. A view id template
+ * is a table id in which every `{table}` stands for the id of the table the view reads (such as
+ * `{table}_dedup`); it needs text of its own (`{table}` alone would name the table itself) and no
+ * other placeholder.
+ */
+export function viewIdTemplateProblem(template: string): string | undefined {
+  const literal = template.replaceAll(VIEW_TABLE_PLACEHOLDER, '');
+  if (literal === '') {
+    return template === ''
+      ? 'a view id is needed'
+      : `'${template}' would name the table itself; add text such as {table}_dedup`;
+  }
+  if (/[{}]/.test(literal)) return `'${template}' has a placeholder other than {table}`;
+  if (!TABLE_ID.test(literal)) {
+    return `'${template}' is not a view id (Unicode letters, marks, numbers, _, -, spaces, and {table})`;
+  }
+  if (Buffer.byteLength(literal, 'utf8') > TABLE_ID_MAX_BYTES) {
+    return `'${template.slice(0, 64)}…' is longer than a view id may be (1024 bytes)`;
+  }
+  return undefined;
+}
+
+/** The view id `template` gives for the table `tableId` (see {@link viewIdTemplateProblem}). */
+export function renderViewId(template: string, tableId: string): string {
+  return template.replaceAll(VIEW_TABLE_PLACEHOLDER, tableId);
 }

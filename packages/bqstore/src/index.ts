@@ -39,7 +39,15 @@ export {
   RowMappingFile,
 } from './mapping.js';
 export type { EnrichmentMapping, RowMapper, RowMappingOptions } from './mapping.js';
-export { isDatasetId, isTableId, tableTemplateProblem } from './ids.js';
+export {
+  datasetIdProblem,
+  isDatasetId,
+  isTableId,
+  renderViewId,
+  tableTemplateProblem,
+  VIEW_TABLE_PLACEHOLDER,
+  viewIdTemplateProblem,
+} from './ids.js';
 export { compileTableTemplate } from './table-template.js';
 export type { TableResolver } from './table-template.js';
 export { compareSchemas, createTableManager, dedupViewQuery } from './table-manager.js';

@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { createRowMapper, metadataColumns, parseRowMapping } from './mapping.js';
 import { parseTableSchema, schemaFromJsonSchema } from './schema.js';
-import { isDatasetId, isTableId } from './ids.js';
+import {
+  datasetIdProblem,
+  isDatasetId,
+  isTableId,
+  renderViewId,
+  viewIdTemplateProblem,
+} from './ids.js';
 import { compileTableTemplate } from './table-template.js';
 
 const encoder = new TextEncoder();
@@ -135,5 +141,19 @@ describe('schemas', () => {
     expect(isTableId('a$b')).toBe(false);
     expect(isTableId('é'.repeat(512))).toBe(true);
     expect(isTableId('é'.repeat(513))).toBe(false); // 1026 UTF-8 bytes
+    expect(datasetIdProblem('my_dataset_1')).toBeUndefined();
+    expect(datasetIdProblem('my-dataset')).toMatch(/expected a dataset id .*'my-dataset'/);
+  });
+
+  it('checks view id templates, where every {table} is the id of the table the view reads', () => {
+    expect(viewIdTemplateProblem('{table}_dedup')).toBeUndefined();
+    expect(renderViewId('{table}_dedup', 'readings')).toBe('readings_dedup');
+    expect(renderViewId('{table}_by_{table}', 'r')).toBe('r_by_r');
+    expect(renderViewId('all_dedup', 'readings')).toBe('all_dedup');
+    expect(viewIdTemplateProblem('views.{table}')).toMatch(/is not a view id/);
+    expect(viewIdTemplateProblem('{type}_dedup')).toMatch(/placeholder other than \{table\}/);
+    expect(viewIdTemplateProblem('{table}')).toMatch(/would name the table itself/);
+    expect(viewIdTemplateProblem('')).toMatch(/a view id is needed/);
+    expect(viewIdTemplateProblem(`{table}${'é'.repeat(513)}`)).toMatch(/longer than/);
   });
 });

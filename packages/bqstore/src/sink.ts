@@ -16,7 +16,7 @@ import { createRowMapper, metadataColumns, type RowMappingOptions } from './mapp
 import { tableName, type RowOutcome, type RowWriter, type TableRef } from './row-writer.js';
 import type { TableSchema } from './schema.js';
 import type { ColumnAddition, DedupView, TableManager, TimePartitioning } from './table-manager.js';
-import { isDatasetId, tableTemplateProblem } from './ids.js';
+import { datasetIdProblem, renderViewId, viewIdTemplateProblem } from './ids.js';
 import { compileTableTemplate } from './table-template.js';
 import { compileRowValidator, type RowValidator, type UnknownField } from './validate.js';
 
@@ -150,22 +150,12 @@ export function createBigQuerySink(options: BigQuerySinkOptions): BigQuerySink {
   const autoCreate = options.autoCreate ?? DEFAULT_BIGQUERY_SINK_OPTIONS.autoCreate;
   const maxTables = options.maxTables ?? DEFAULT_BIGQUERY_SINK_OPTIONS.maxTables;
   const stage = options.stage ?? DEFAULT_BIGQUERY_SINK_OPTIONS.stage;
-  if (!isDatasetId(options.datasetId)) {
-    throw InvalidArgumentError.for(
-      'datasetId',
-      `'${options.datasetId}' is not a dataset id (1 to 1024 letters, digits or _)`,
-    );
-  }
+  const datasetProblem = datasetIdProblem(options.datasetId);
+  if (datasetProblem !== undefined) throw InvalidArgumentError.for('datasetId', datasetProblem);
   const resolveTable = compileTableTemplate(options.table);
-  if (options.dedupView !== undefined) {
-    const viewProblem = tableTemplateProblem(options.dedupView.viewId.replace('{table}', 't'));
-    if (viewProblem !== undefined || /[{}]/.test(options.dedupView.viewId.replace('{table}', ''))) {
-      throw InvalidArgumentError.for(
-        'dedupView.viewId',
-        `'${options.dedupView.viewId}' is not a view id (table-id characters and {table})`,
-      );
-    }
-  }
+  const viewProblem =
+    options.dedupView === undefined ? undefined : viewIdTemplateProblem(options.dedupView.viewId);
+  if (viewProblem !== undefined) throw InvalidArgumentError.for('dedupView.viewId', viewProblem);
   const mapRow = createRowMapper(options.mapping);
   const logger: Logger = (options.logger ?? silentLogger).child({ component: 'bigquery-sink' });
   const { writer, tables: manager, onEvent } = options;
@@ -216,7 +206,7 @@ export function createBigQuerySink(options: BigQuerySinkOptions): BigQuerySink {
             ? undefined
             : {
                 ...options.dedupView,
-                viewId: options.dedupView.viewId.replace('{table}', ref.tableId),
+                viewId: renderViewId(options.dedupView.viewId, ref.tableId),
               },
       });
       schema = ensured.schema;

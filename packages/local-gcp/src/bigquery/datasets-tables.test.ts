@@ -356,6 +356,22 @@ describe('views', () => {
     expect(still).toEqual([{ n: 4 }]);
   });
 
+  it("accepts the official client's string form: createTable(id, { view: 'SELECT …' })", async () => {
+    const [dataset] = await bq.createDataset(uniqueName('viewstr'));
+    const name = dataset.id ?? '';
+    const [table] = await dataset.createTable('t', { schema: [{ name: 'id', type: 'STRING' }] });
+    await table.insert([{ id: 'a' }, { id: 'a' }, { id: 'b' }], { partialRetries: 0 });
+    const query = `SELECT DISTINCT id FROM ${name}.t`;
+    // The client turns a string into { query, useLegacySql: false } before it sends tables.insert.
+    const [view, created] = await dataset.createTable('v', { view: query });
+    expect(created).toMatchObject({ type: 'VIEW', view: { query, useLegacySql: false } });
+    const [rows] = await bq.query(`SELECT id FROM ${name}.v ORDER BY id`);
+    expect(rows).toEqual([{ id: 'a' }, { id: 'b' }]);
+    await view.delete();
+    const [tables] = await dataset.getTables();
+    expect(tables.map((t) => t.id)).toEqual(['t']);
+  });
+
   it('refuses what BigQuery refuses for views, and what this server does not do', async () => {
     const [dataset] = await bq.createDataset(uniqueName('viewbad'));
     const name = dataset.id ?? '';
