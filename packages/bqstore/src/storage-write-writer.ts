@@ -811,7 +811,7 @@ function toProtoJson(
   row: Readonly<Record<string, unknown>>,
   fields: readonly TableField[],
 ): JsonObject {
-  const byName = new Map(fields.map((field) => [field.name.toLowerCase(), field]));
+  const byName = fieldsByName(fields);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(row)) {
     const field = byName.get(key.toLowerCase());
@@ -825,6 +825,18 @@ function toProtoJson(
         : toProtoValue(value, field);
   }
   return out as JsonObject;
+}
+
+const byNameCache = new WeakMap<readonly TableField[], ReadonlyMap<string, TableField>>();
+
+/** The fields by lower-cased name, built once per schema (a schema update brings new arrays). */
+function fieldsByName(fields: readonly TableField[]): ReadonlyMap<string, TableField> {
+  let byName = byNameCache.get(fields);
+  if (byName === undefined) {
+    byName = new Map(fields.map((field) => [field.name.toLowerCase(), field]));
+    byNameCache.set(fields, byName);
+  }
+  return byName;
 }
 
 function toProtoValue(value: unknown, field: TableField): unknown {

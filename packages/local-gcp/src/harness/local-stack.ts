@@ -62,12 +62,17 @@ export interface LocalStack {
 
 interface Running {
   readonly value: string;
+  /** Variables this service also answers for (the BigQuery server's Storage Write API). */
+  readonly also?: Partial<Record<StackEnvName, string | undefined>> | undefined;
   readonly reused: boolean;
   readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
-type ServiceEnvName = Exclude<StackEnvName, 'GOOGLE_CLOUD_PROJECT' | 'METADATA_SERVER_DETECTION'>;
+type ServiceEnvName = Exclude<
+  StackEnvName,
+  'GOOGLE_CLOUD_PROJECT' | 'METADATA_SERVER_DETECTION' | 'BIGQUERY_STORAGE_EMULATOR_HOST'
+>;
 
 /**
  * Starts, in parallel, the official Pub/Sub and Firestore emulators, our GCS and BigQuery servers,
@@ -113,9 +118,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       };
     },
     BIGQUERY_EMULATOR_HOST: async () => {
-      const server = await startBigQueryServer({ dataDir: options.bigqueryDataDir });
+      const server = await startBigQueryServer({
+        dataDir: options.bigqueryDataDir,
+        writeApi: {},
+      });
       return {
         value: server.emulatorHost,
+        also: { BIGQUERY_STORAGE_EMULATOR_HOST: server.writeApi?.emulatorHost },
         reused: false,
         pid: undefined,
         stop: () => server.stop(),
@@ -179,15 +188,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
   }
 
-  const values: Partial<Record<StackEnvName, string>> = {
+  const values: Partial<Record<StackEnvName, string | undefined>> = {
     GOOGLE_CLOUD_PROJECT: projectId,
     METADATA_SERVER_DETECTION: existing['METADATA_SERVER_DETECTION'] || 'none',
+    BIGQUERY_STORAGE_EMULATOR_HOST: existing['BIGQUERY_STORAGE_EMULATOR_HOST'],
   };
   const services: StackService[] = [];
   for (const result of results) {
     if (result.status !== 'fulfilled') continue;
     const { envName, running, value, startupMs } = result.value;
     values[envName] = value;
+    for (const [name, also] of Object.entries(running?.also ?? {})) {
+      if (also !== undefined) values[name as StackEnvName] ??= also;
+    }
     const origin = running === undefined ? 'external' : running.reused ? 'reused' : 'started';
     services.push({ envName, origin, startupMs, pid: running?.pid });
     options.log?.(

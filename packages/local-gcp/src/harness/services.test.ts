@@ -1,9 +1,13 @@
+import { BigQuery } from '@google-cloud/bigquery';
+import { managedwriter } from '@google-cloud/bigquery-storage';
 import type { Timestamp } from '@google-cloud/firestore';
+import grpc from '@grpc/grpc-js';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { Redis } from 'ioredis';
 import { connectAsync } from 'mqtt';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { jsonWriterFor } from '../bigquery/test-support/write-client.js';
 import { testEnv } from './test-env.js';
 import { uniqueName } from './unique-name.js';
 
@@ -50,6 +54,32 @@ describe('local services from the harness environment', () => {
       '2026-01-01T00:00:00.000Z',
     );
     expect((await db.collection(uniqueName('devices')).doc('none').get()).exists).toBe(false);
+  });
+
+  it('BigQuery server: a row appended at BIGQUERY_STORAGE_EMULATOR_HOST is read over REST', async () => {
+    const bq = new BigQuery({ projectId: env.GOOGLE_CLOUD_PROJECT });
+    const datasetId = uniqueName('harness', '_');
+    const [dataset] = await bq.createDataset(datasetId);
+    onTestFinished(() => dataset.delete({ force: true }).then(() => undefined));
+    const [table] = await dataset.createTable('rows', { schema: [{ name: 'id', type: 'STRING' }] });
+    const [, host = '', port = ''] = /^(.+):(\d+)$/.exec(env.BIGQUERY_STORAGE_EMULATOR_HOST) ?? [];
+    const client = new managedwriter.WriterClient({
+      projectId: env.GOOGLE_CLOUD_PROJECT,
+      servicePath: host,
+      port: Number(port),
+      sslCreds: grpc.credentials.createInsecure(),
+      universeDomain: 'googleapis.com',
+    });
+    onTestFinished(() => {
+      client.close();
+    });
+    const streamId = `projects/${env.GOOGLE_CLOUD_PROJECT}/datasets/${datasetId}/tables/rows/streams/_default`;
+    const { writer } = await jsonWriterFor(client, streamId);
+    const result = await writer.appendRows([{ id: 'a' }]).getResult();
+    writer.close();
+    expect(result.error).toBeFalsy();
+    const [rows] = await table.getRows();
+    expect(rows).toEqual([{ id: 'a' }]);
   });
 
   it('Redis: set and get', async () => {
