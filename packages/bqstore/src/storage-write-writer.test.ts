@@ -186,6 +186,26 @@ describe('Storage Write writer against a private server', () => {
     expect(Math.max(...unbounded.map((e) => e.outstandingAppends))).toBeGreaterThan(1);
   });
 
+  it('follows a table patch: after updated_schema, rows with the new column encode and validate', async () => {
+    const { dataset, table } = await createTable(bq, CONTRACT_SCHEMA);
+    const writer = newWriter();
+    expect((await writer.write(table, rows(1))).map((o) => o.kind)).toEqual(['ok']);
+    const bqTable = dataset.table(table.tableId);
+    const [metadata] = await bqTable.getMetadata();
+    const fields = (metadata as { schema: { fields: never[] } }).schema.fields;
+    await bqTable.setMetadata({
+      schema: { fields: [...fields, { name: 'extra', type: 'STRING' }] },
+    });
+    // The next answer carries updated_schema; the writer rebuilds its descriptor and validator.
+    expect((await writer.write(table, rows(2).slice(1))).map((o) => o.kind)).toEqual(['ok']);
+    const outcomes = await writer.write(table, [
+      { insertId: 'x', row: { id: 'x', n: 9, extra: 'new' } },
+    ]);
+    expect(outcomes.map((o) => o.kind)).toEqual(['ok']);
+    const stored = await readRows(bq, table);
+    expect(stored.find((r) => r['id'] === 'x')?.['extra']).toBe('new');
+  });
+
   it('on the default stream, writes an append twice when its answer is lost (at-least-once)', async () => {
     const { table } = await createTable(bq, CONTRACT_SCHEMA);
     const writer = newWriter();

@@ -1,5 +1,9 @@
 import { adapt, managedwriter, protos } from '@google-cloud/bigquery-storage';
 import grpc from '@grpc/grpc-js';
+import type * as Protobuf from 'protobufjs';
+// The same protobufjs instance the client uses; the descriptor extension adds Type.fromDescriptor.
+import protobufModule from 'protobufjs';
+import 'protobufjs/ext/descriptor/index.js';
 import { TributaryError } from '@tributary/messagepipeline';
 import {
   backoffDelayMs,
@@ -57,8 +61,8 @@ export interface StorageWriteWriterOptions {
   /** Most bytes of rows awaiting their result, over every table; at least `maxRequestBytes`. @defaultValue 67_108_864 (64 MiB) */
   readonly maxOutstandingBytes?: number | undefined;
   /**
-   * Largest AppendRows request, in bytes of the rows' JSON (protobuf is no larger for the types
-   * the sink writes); a larger write is split. At most 10,000,000. A request the server still
+   * Largest AppendRows request, in bytes of the serialized rows (each row is encoded once, before
+   * the split, so the size is exact); a larger write is split. At most 10,000,000. A request the server still
    * refuses as too large is split in halves and sent again.
    * @defaultValue 8_000_000
    */
@@ -85,7 +89,7 @@ export interface StorageWriteWriterOptions {
 export interface AppendEvent {
   readonly table: TableRef;
   readonly rows: number;
-  /** Bytes of the rows' JSON. */
+  /** Bytes of the serialized (protobuf) rows. */
   readonly bytes: number;
   readonly durationMs: number;
   /** Appends awaiting their result when this one was sent, itself included. */
@@ -146,7 +150,9 @@ const DESTINATION_CODES: ReadonlyMap<
 ]);
 
 /** A row as the managed writer's types want it (validated rows are JSON-shaped). */
-type JsonObject = Parameters<managedwriter.JSONWriter['appendRows']>[0][number];
+const typeStatics = (protobufModule as unknown as typeof Protobuf).Type as unknown as {
+  fromDescriptor(descriptor: unknown): Protobuf.Type;
+};
 type Connection = Awaited<ReturnType<managedwriter.WriterClient['createStreamConnection']>>;
 type StorageSchema = protos.google.cloud.bigquery.storage.v1.ITableSchema;
 type StorageField = protos.google.cloud.bigquery.storage.v1.ITableFieldSchema;
@@ -155,7 +161,9 @@ interface TableStream {
   /** The stream's full name (`…/streams/_default` on the default stream). */
   readonly name: string;
   readonly connection: Connection;
-  readonly writer: managedwriter.JSONWriter;
+  readonly writer: managedwriter.Writer;
+  /** The message type rows are encoded with, from the same descriptor the writer sends. */
+  type: Protobuf.Type;
   validator: RowValidator;
   fields: readonly TableField[];
   /** The next offset to append at (committed streams). */
@@ -184,16 +192,21 @@ interface Uncertain {
 interface Entry {
   readonly index: number;
   readonly row: RowToWrite;
+  /** The row as a serialized protobuf message. */
+  readonly encoded: Uint8Array;
   readonly bytes: number;
 }
 
 /**
- * A {@link RowWriter} on the BigQuery Storage Write API's `_default` stream (at-least-once)
- * through the official managed writer (`WriterClient` + `JSONWriter`, pinned: it is marked
- * experimental). One connection per table, reused across writes and rebuilt with backoff when the
- * server ends it (ABORTED after about 10 idle minutes, UNAVAILABLE under load). What the client
- * leaves to us, done here: rows are validated against the table schema before encoding (its JSON
- * encoder turns bad values into zeros); requests stay under 10 MB (a larger write is split);
+ * A {@link RowWriter} on the BigQuery Storage Write API, its `_default` stream (at-least-once) or
+ * committed streams (exactly-once appends, {@link StorageWriteWriterOptions.stream}), through the
+ * official managed writer (`WriterClient` + `Writer`, pinned: it is marked experimental). One
+ * connection per table, reused across writes and rebuilt with backoff when the server ends it
+ * (ABORTED after about 10 idle minutes, UNAVAILABLE under load). What the client leaves to us,
+ * done here: rows are validated against the table schema before encoding (the client's JSON
+ * encoder would turn bad values into zeros); each row is encoded once, straight to protobuf with
+ * the message type the client's own encoder builds (no JSONWriter deep copy per row); requests
+ * stay under 10 MB (a larger write is split);
  * outstanding appends are bounded by count and bytes; `error` and `row_errors` are checked on
  * every result (rows with errors are `invalid`, with the field in `location`; the rest of their
  * request is sent again); a connection-error listener is always attached.
@@ -300,19 +313,21 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
     // Always attached: without a listener a non-retryable stream error is thrown by the emitter.
     // Failures reach us through each append's result, so the listener only has to exist.
     connection.onConnectionError(() => undefined);
+    const protoDescriptor = adapt.convertStorageSchemaToProto2Descriptor(schema, 'root');
     const stream: TableStream = {
       name,
       connection,
-      writer: new managedwriter.JSONWriter({
-        connection,
-        protoDescriptor: adapt.convertStorageSchemaToProto2Descriptor(schema, 'root'),
-      }),
+      writer: new managedwriter.Writer({ connection, protoDescriptor }),
+      type: messageType(protoDescriptor),
       validator: compileRowValidator(fieldsOf(schema)),
       fields: fieldsOf(schema),
       nextOffset: 0,
     };
-    // JSONWriter rebuilds its descriptor on updated_schema; the validator follows.
+    // After a table patch: the descriptor, the message type and the validator follow.
     connection.onSchemaUpdated((updated) => {
+      const descriptor = adapt.convertStorageSchemaToProto2Descriptor(updated, 'root');
+      stream.writer.setProtoDescriptor(descriptor);
+      stream.type = messageType(descriptor);
       stream.fields = fieldsOf(updated);
       stream.validator = compileRowValidator(stream.fields);
     });
@@ -333,22 +348,9 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
     let settled: Awaited<ReturnType<typeof within>>;
     let response: protos.google.cloud.bigquery.storage.v1.IAppendRowsResponse | undefined;
     try {
-      let result: Promise<protos.google.cloud.bigquery.storage.v1.IAppendRowsResponse>;
-      try {
-        result = stream.writer
-          .appendRows(
-            chunk.map((e) => toProtoJson(e.row.row, stream.fields)),
-            offset,
-          )
-          .getResult();
-      } catch (error) {
-        // Validated rows that still do not encode: a bug here, not the rows' fault; keep them.
-        result = Promise.reject(
-          Object.assign(new Error(`cannot encode the rows: ${messageOf(error)}`), {
-            code: status.UNKNOWN,
-          }),
-        );
-      }
+      const result = stream.writer
+        .appendRows({ serializedRows: chunk.map((e) => e.encoded) }, offset)
+        .getResult();
       result.then(
         (value) => {
           response = value;
@@ -644,9 +646,9 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
     async write(table, rows, signal) {
       if (rows.length === 0) return [];
       const out: RowOutcome[] = new Array<RowOutcome>(rows.length);
-      let validator: RowValidator;
+      let stream: TableStream;
       try {
-        ({ validator } = await streamFor(table));
+        stream = await streamFor(table);
       } catch (error) {
         if (error instanceof TributaryError && error.destination) throw error;
         const outcome: RowOutcome = {
@@ -665,7 +667,7 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
           out[index] = OK;
           return;
         }
-        const check = validator.check(row.row);
+        const check = stream.validator.check(row.row);
         const problem = !check.ok
           ? check.violation
           : check.unknown[0] !== undefined
@@ -684,7 +686,20 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
           return;
         }
         seen.add(row.insertId);
-        const bytes = Buffer.byteLength(JSON.stringify(row.row)) + ROW_OVERHEAD_BYTES;
+        let encoded: Uint8Array;
+        try {
+          encoded = stream.type.encode(toProtoJson(row.row, stream.fields)).finish();
+        } catch (error) {
+          // A validated row that does not encode is a bug here; dead-lettered, never retried.
+          out[index] = {
+            kind: 'invalid',
+            reason: 'encodeFailed',
+            location: '',
+            message: `cannot encode the row for the Storage Write API: ${messageOf(error)}`,
+          };
+          return;
+        }
+        const bytes = encoded.byteLength + ROW_OVERHEAD_BYTES;
         if (bytes > maxRequestBytes) {
           out[index] = {
             kind: 'invalid',
@@ -699,7 +714,7 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
           current = [];
           currentBytes = 0;
         }
-        current.push({ index, row, bytes });
+        current.push({ index, row, encoded, bytes });
         currentBytes += bytes;
       });
       if (current.length > 0) chunks.push(current);
@@ -728,6 +743,16 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
       streams.clear();
     },
   };
+}
+
+/**
+ * The message type of a writer descriptor, built as the client's own JSON encoder builds it
+ * (normalized, then `Type.fromDescriptor`), so rows encode exactly as JSONWriter would encode them.
+ */
+function messageType(descriptor: protos.google.protobuf.IDescriptorProto): Protobuf.Type {
+  return typeStatics.fromDescriptor(
+    adapt.normalizeDescriptor(new protos.google.protobuf.DescriptorProto(descriptor)),
+  );
 }
 
 function invalidStream(value: unknown): never {
@@ -803,14 +828,14 @@ function fieldsOf(schema: StorageSchema): TableField[] {
 const DAY_MS = 86_400_000;
 
 /**
- * A validated row in the form the client's JSON encoder turns into the right protobuf values: it
- * converts only `Date`s, so TIMESTAMP text and epoch seconds become int64 microseconds, DATE text
- * becomes int32 days, JSON values become text and BYTES base64 becomes bytes.
+ * A validated row with the values protobufjs encodes for the writer's message type: TIMESTAMP
+ * text and epoch seconds become int64 microseconds, DATE text becomes int32 days, JSON values
+ * become text and BYTES base64 becomes bytes; the rest is already in protobuf's form.
  */
 function toProtoJson(
   row: Readonly<Record<string, unknown>>,
   fields: readonly TableField[],
-): JsonObject {
+): Record<string, unknown> {
   const byName = fieldsByName(fields);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(row)) {
@@ -824,7 +849,7 @@ function toProtoJson(
         ? value.map((item: unknown) => toProtoValue(item, field))
         : toProtoValue(value, field);
   }
-  return out as JsonObject;
+  return out;
 }
 
 const byNameCache = new WeakMap<readonly TableField[], ReadonlyMap<string, TableField>>();
@@ -864,10 +889,14 @@ function toProtoValue(value: unknown, field: TableField): unknown {
   }
 }
 
-/** Microseconds since the epoch, as decimal text, of TIMESTAMP text or epoch seconds. */
-function timestampMicros(value: unknown): string | undefined {
+/**
+ * Microseconds since the epoch of TIMESTAMP text or epoch seconds: a number while it is exact
+ * (until the year 2255), decimal text beyond.
+ */
+function timestampMicros(value: unknown): number | string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) {
-    return BigInt(Math.round(value * 1_000_000)).toString();
+    const micros = Math.round(value * 1_000_000);
+    return Number.isSafeInteger(micros) ? micros : BigInt(micros).toString();
   }
   if (typeof value !== 'string') return undefined;
   let text = value.trim().replace(/ UTC$/i, 'Z').replace(' ', 'T');
@@ -877,7 +906,8 @@ function timestampMicros(value: unknown): string | undefined {
   const ms = Date.parse(text.replace(/\.\d+/, ''));
   if (Number.isNaN(ms)) return undefined;
   const micros = Number(fraction.padEnd(6, '0').slice(0, 6));
-  return (BigInt(ms) * 1000n + BigInt(micros)).toString();
+  const total = ms * 1000 + micros;
+  return Number.isSafeInteger(total) ? total : (BigInt(ms) * 1000n + BigInt(micros)).toString();
 }
 
 function codeOf(error: unknown): number {
