@@ -42,20 +42,36 @@ export interface GcsUploader {
 }
 
 /**
- * The object name of a batch: `prefix/<key>/<first publish time>-<hash of the message ids>.jsonl.gz`.
- * Deterministic for one batch (a retried upload gets the same name), distinct between batches.
+ * The object name of a batch: `prefix/<key>/<time>-<hash>.jsonl.gz`, where the time is the
+ * batch's earliest publish time and the hash is of its sorted message ids. Deterministic for one
+ * set of messages whatever their order (a retried upload, or a redelivery of the same messages in
+ * another order, gets the same name and so a 412), distinct between batches.
  */
 export function objectNameFor(
   prefix: string,
   key: string,
   records: readonly ArchiveRecord[],
 ): string {
-  const first = records[0]?.message.publishTime ?? new Date(0);
-  const stamp = first.toISOString().replaceAll('-', '').replaceAll(':', '').replace('.', '');
+  const { first } = publishTimeRange(records);
+  const stamp = (first ?? new Date(0)).toISOString().replace(/[-:.]/g, ''); // 20261201T000000000Z
   const hash = createHash('sha256');
-  for (const record of records) hash.update(record.message.id).update('\n');
+  for (const id of records.map((record) => record.message.id).sort()) hash.update(id).update('\n');
   const file = `${stamp}-${hash.digest('hex').slice(0, 16)}.jsonl.gz`;
   return joinObjectName(prefix, [...key.split('/'), file]);
+}
+
+/** The earliest and latest publish time of a batch; both undefined when it is empty. */
+function publishTimeRange(records: readonly ArchiveRecord[]): {
+  first: Date | undefined;
+  last: Date | undefined;
+} {
+  let first: Date | undefined;
+  let last: Date | undefined;
+  for (const { message } of records) {
+    if (first === undefined || message.publishTime < first) first = message.publishTime;
+    if (last === undefined || message.publishTime > last) last = message.publishTime;
+  }
+  return { first, last };
 }
 
 /**
@@ -75,7 +91,7 @@ export function createGcsUploader(options: GcsUploaderOptions): GcsUploader {
     async upload(key, records) {
       const objectName = objectNameFor(prefix, key, records);
       const encoded = await writeJsonlGzip(records, level);
-      const last = records.at(-1)?.message.publishTime;
+      const { first, last } = publishTimeRange(records);
       const crc32c = new CRC32C();
       crc32c.update(encoded.data);
       const save = bucket.file(objectName).save(encoded.data, {
@@ -89,7 +105,7 @@ export function createGcsUploader(options: GcsUploaderOptions): GcsUploader {
           crc32c: crc32c.toString(),
           metadata: {
             records: String(encoded.records),
-            firstPublishTime: records[0]?.message.publishTime.toISOString() ?? '',
+            firstPublishTime: first?.toISOString() ?? '',
             lastPublishTime: last?.toISOString() ?? '',
             writerVersion: WRITER_VERSION,
           },

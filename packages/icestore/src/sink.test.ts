@@ -6,6 +6,7 @@ import {
   encodeEnvelope,
   TributaryError,
   type FlushReason,
+  type Message,
 } from '@tributary/messagepipeline';
 import { createInMemoryBroker, type InMemoryBroker } from '@tributary/messagepipeline/broker';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -377,6 +378,64 @@ describe('archive sink under faults (own GCS server)', () => {
       { x: 2 },
     ]);
     expect(broker.subscriptionStats('in-sub').backlogMessages).toBe(0);
+  });
+
+  it('a redelivered batch whose object exists: the upload itself gets a real 412, acked, no second object', async () => {
+    const storage = await ownServer();
+    // The server's fault rules can answer 412 but cannot make the object exist, and acking a
+    // batch on a 412 for an object that is not there would lose it. So the object is made the
+    // way a lost response leaves it: an earlier delivery of these messages was written as one
+    // batch and never acked (a crash, or its acks lost). Read them once and nack them to learn
+    // their ids and publish times, then write that batch's object under its deterministic name.
+    // The nacked messages come back in the reverse order: the name must not depend on it.
+    const { sink, publish, broker } = harness(storage, bucket, {
+      keys: { template: '{attributes.location}' },
+      maxItems: 2,
+    });
+    await publish('east', '{"x":1}');
+    await publish('east', '{"x":2}');
+    const earlier = broker.consumer('in-sub');
+    await earlier.start();
+    const delivered: Message[] = [];
+    for await (const message of earlier) {
+      delivered.push(message);
+      if (delivered.length === 2) break;
+    }
+    const records = delivered.map((message) => ({
+      message,
+      json: readJsonPayload(message.data).json,
+    }));
+    const previous = createGcsUploader({ bucket: storage.bucket(bucket), prefix: 'archive' });
+    const written = await previous.upload('east', records);
+    expect(written).toMatchObject({
+      created: true,
+      objectName: objectNameFor('archive', 'east', records),
+    });
+    for (const message of delivered) message.nack();
+    await earlier.stop();
+    const file = storage.bucket(bucket).file(written.objectName);
+    const [before] = await file.getMetadata();
+    const uploadsBefore = gcs.requestCount('object.upload');
+
+    await sink.start();
+    await until(() => sink.stats().objectsAlreadyWritten + sink.stats().objectsWritten === 1);
+    await until(() => broker.subscriptionStats('in-sub').backlogMessages === 0);
+    await sink.stop();
+    // One upload, answered 412 by the server's precondition check: counted, acked, not retried.
+    expect(gcs.requestCount('object.upload') - uploadsBefore).toBe(1);
+    expect(sink.stats()).toMatchObject({
+      objectsWritten: 0,
+      objectsAlreadyWritten: 1,
+      recordsWritten: 2,
+    });
+    expect(broker.subscriptionStats('in-sub')).toMatchObject({ acked: 2, nacked: 2 });
+    const files = await objects(storage, bucket);
+    expect(files.map((f) => f.name)).toEqual([written.objectName]);
+    const [after] = await file.getMetadata();
+    expect(after.generation).toBe(before.generation);
+    expect((await lines(storage, bucket, written.objectName)).map((r) => r['id'])).toEqual(
+      delivered.map((message) => message.id),
+    );
   });
 
   it('a lost response: the retried upload gets 412 and the batch is acked, one object', async () => {

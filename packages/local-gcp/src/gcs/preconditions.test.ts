@@ -136,6 +136,28 @@ describe('fault injection', () => {
     expect(await bucket.file('surfaced.json').exists()).toEqual([false]);
   });
 
+  it('answerAfterMs: the upload is stored at once and answered late (a lost response if the client dies first)', async () => {
+    expect(() => {
+      server.faults.inject({ kind: 'object.upload', status: 503, answerAfterMs: 10 });
+    }).toThrow(RangeError);
+    server.faults.inject({ kind: 'object.upload', answerAfterMs: 1_500, count: 1 });
+    const started = Date.now();
+    let answered = false;
+    const saving = bucket
+      .file('late.json')
+      .save('{"late":true}', { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } })
+      .then(() => (answered = true));
+    // Another request sees the object while the upload still waits for its answer.
+    while (!(await bucket.file('late.json').exists())[0]) {
+      expect(answered).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(answered).toBe(false);
+    await saving;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+    expect((await bucket.file('late.json').download())[0].toString()).toBe('{"late":true}');
+  });
+
   it('reads are retried: getMetadata and download past 503 and 429', async () => {
     await bucket
       .file('read.json')

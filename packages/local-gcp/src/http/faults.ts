@@ -1,14 +1,21 @@
 import type { IncomingMessage } from 'node:http';
 
 /**
- * A rule that makes the next `count` matching requests fail with `status`, or hang for `hangMs`
- * before being served (or failed, when both are given). Tests use it to prove retry paths.
+ * A rule that makes the next `count` matching requests fail with `status`, hang for `hangMs`
+ * before being served (or failed, when both are given), or be served and answered only
+ * `answerAfterMs` later. Tests use it to prove retry paths.
  */
 export interface FaultRule {
   /** HTTP status to answer with, such as 429, 500 or 503. */
   readonly status?: number | undefined;
-  /** Delay before answering, in milliseconds. */
+  /** Delay before the request is served (or failed), in milliseconds. */
   readonly hangMs?: number | undefined;
+  /**
+   * Serve the request at once (an upload is stored), then hold its answer this long, in
+   * milliseconds: a response the client hears late, or never if it gives up or dies first. Not
+   * with `status`.
+   */
+  readonly answerAfterMs?: number | undefined;
   /** How many matching requests the rule applies to. @defaultValue 1 */
   readonly count?: number | undefined;
   /** Only requests of this kind (the server's name for an operation, such as `insertAll`). */
@@ -21,6 +28,7 @@ export interface FaultRule {
 export interface Fault {
   readonly status: number | undefined;
   readonly hangMs: number | undefined;
+  readonly answerAfterMs: number | undefined;
 }
 
 interface ActiveRule {
@@ -36,8 +44,15 @@ export class FaultInjector {
   inject(rule: FaultRule): void {
     const count = rule.count ?? 1;
     if (!Number.isInteger(count) || count < 1) throw new RangeError("'count' must be >= 1");
-    if (rule.status === undefined && rule.hangMs === undefined) {
-      throw new RangeError("a fault needs 'status' or 'hangMs'");
+    if (
+      rule.status === undefined &&
+      rule.hangMs === undefined &&
+      rule.answerAfterMs === undefined
+    ) {
+      throw new RangeError("a fault needs 'status', 'hangMs' or 'answerAfterMs'");
+    }
+    if (rule.status !== undefined && rule.answerAfterMs !== undefined) {
+      throw new RangeError("'answerAfterMs' serves the request: it cannot go with 'status'");
     }
     this.#rules.push({ rule, remaining: count });
   }
@@ -59,7 +74,11 @@ export class FaultInjector {
     if (active === undefined) return undefined;
     active.remaining -= 1;
     if (active.remaining === 0) this.#rules.splice(index, 1);
-    return { status: active.rule.status, hangMs: active.rule.hangMs };
+    return {
+      status: active.rule.status,
+      hangMs: active.rule.hangMs,
+      answerAfterMs: active.rule.answerAfterMs,
+    };
   }
 }
 

@@ -62,6 +62,7 @@ export async function startLocalServer(
         sendGoogleError(response, fault.status, 'injectedFault', `injected fault ${fault.status}`);
         return;
       }
+      if (fault?.answerAfterMs !== undefined) holdAnswer(response, fault.answerAfterMs);
       await handler.handle(request, response, url);
     } catch (error) {
       if (response.headersSent) {
@@ -96,4 +97,30 @@ export async function startLocalServer(
         server.closeAllConnections();
       })),
   };
+}
+
+/**
+ * Holds what the handler writes to `response` (and so its status and headers, which Node sends
+ * with the first body bytes) for `ms` milliseconds; what the handler does meanwhile, such as
+ * storing an upload, takes effect at once. Writes to a connection closed meanwhile go nowhere.
+ */
+function holdAnswer(response: ServerResponse, ms: number): void {
+  const write = response.write.bind(response) as (...args: unknown[]) => boolean;
+  const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+  const held: (() => void)[] = [];
+  let open = false;
+  setTimeout(() => {
+    open = true;
+    for (const call of held.splice(0)) call();
+  }, ms).unref();
+  response.write = ((...args: unknown[]) => {
+    if (open) return write(...args);
+    held.push(() => write(...args));
+    return true;
+  }) as typeof response.write;
+  response.end = ((...args: unknown[]) => {
+    if (open) return end(...args);
+    held.push(() => end(...args));
+    return response;
+  }) as typeof response.end;
 }
