@@ -186,6 +186,25 @@ describe('Storage Write writer against a private server', () => {
     expect(Math.max(...unbounded.map((e) => e.outstandingAppends))).toBeGreaterThan(1);
   });
 
+  it('remembers at most maxRememberedInsertIds written ids, the newest', async () => {
+    const { table } = await createTable(bq, CONTRACT_SCHEMA);
+    const events: AppendEvent[] = [];
+    const writer = newWriter({ maxRememberedInsertIds: 2, onAppend: (e) => events.push(e) });
+    for (const one of rows(3))
+      expect((await writer.write(table, [one])).map((o) => o.kind)).toEqual(['ok']);
+    // r1 and r2 are remembered: not sent again. r0 was forgotten: sent again, stored twice.
+    await writer.write(table, rows(3).slice(1));
+    expect(events).toHaveLength(3);
+    await writer.write(table, rows(1));
+    expect(events).toHaveLength(4);
+    expect((await readRows(bq, table)).map((r) => r['id']).sort()).toEqual([
+      'r0',
+      'r0',
+      'r1',
+      'r2',
+    ]);
+  });
+
   it('follows a table patch: after updated_schema, rows with the new column encode and validate', async () => {
     const { dataset, table } = await createTable(bq, CONTRACT_SCHEMA);
     const writer = newWriter();

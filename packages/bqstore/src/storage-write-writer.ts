@@ -988,6 +988,11 @@ class InsertIdWindow {
   readonly #windowMs: number;
   readonly #max: number;
   readonly #ids = new Map<string, number>();
+  /**
+   * Additions, oldest first. Evicting from a Deque stays O(1): iterating a Map from its start
+   * after deletions walks every deleted slot again, which made each add slower as ids expired.
+   */
+  readonly #order = new Deque<{ readonly key: string; readonly at: number }>();
 
   constructor(windowMs: number, max: number) {
     this.#windowMs = windowMs;
@@ -995,8 +1000,7 @@ class InsertIdWindow {
   }
 
   has(table: string, insertId: string): boolean {
-    const key = `${table}\n${insertId}`;
-    const at = this.#ids.get(key);
+    const at = this.#ids.get(`${table}\n${insertId}`);
     return at !== undefined && performance.now() - at <= this.#windowMs;
   }
 
@@ -1004,11 +1008,13 @@ class InsertIdWindow {
     if (this.#max === 0 || this.#windowMs === 0) return;
     const key = `${table}\n${insertId}`;
     const now = performance.now();
-    this.#ids.delete(key);
     this.#ids.set(key, now);
-    for (const [oldest, at] of this.#ids) {
-      if (this.#ids.size <= this.#max && now - at <= this.#windowMs) break;
-      this.#ids.delete(oldest);
+    this.#order.push({ key, at: now });
+    for (let oldest = this.#order.peek(); oldest !== undefined; oldest = this.#order.peek()) {
+      if (this.#ids.size <= this.#max && now - oldest.at <= this.#windowMs) break;
+      this.#order.shift();
+      // A key added again since has a newer entry further on; only its latest one removes it.
+      if (this.#ids.get(oldest.key) === oldest.at) this.#ids.delete(oldest.key);
     }
   }
 }
