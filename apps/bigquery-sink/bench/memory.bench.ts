@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   findFreePort,
@@ -24,7 +24,8 @@ const BACKLOG = Number(process.env['BENCH_BACKLOG'] ?? 1_000_000);
 const RUN_SECONDS = Number(process.env['BENCH_RUN_SECONDS'] ?? 60);
 const IDLE_SECONDS = 5;
 const HANG_MS = 200;
-const root = resolve(import.meta.dirname, '../../..');
+// npm run bench runs every benchmark from the workspace root.
+const root = process.cwd();
 const stops: (() => Promise<unknown>)[] = [];
 
 /** The app's bundle, built as the Dockerfile builds it. */
