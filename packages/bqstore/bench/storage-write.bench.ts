@@ -25,6 +25,7 @@ import {
   type RowWriter,
   type TableRef,
 } from '../src/index.js';
+import { TELEMETRY_FIELDS, telemetryRow } from './telemetry.js';
 
 const PROJECT = 'bench-proj';
 
@@ -33,44 +34,17 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const BATCH = 500;
 const IN_FLIGHT = 4;
 
-const schema = parseTableSchema([
-  { name: 'device_id', type: 'STRING', mode: 'REQUIRED' },
-  { name: 'ts', type: 'TIMESTAMP' },
-  { name: 'seq', type: 'INT64' },
-  { name: 'value', type: 'FLOAT64' },
-  { name: 'ok', type: 'BOOL' },
-  {
-    name: 'readings',
-    type: 'RECORD',
-    mode: 'REPEATED',
-    fields: [
-      { name: 'name', type: 'STRING' },
-      { name: 'value', type: 'FLOAT64' },
-    ],
-  },
-]);
+const schema = parseTableSchema([...TELEMETRY_FIELDS]);
 
-function row(i: number, ts: string): Record<string, unknown> {
-  return {
-    device_id: `dev-${String(i % 10_000).padStart(5, '0')}`,
-    ts,
-    seq: i,
-    value: Math.round((15 + (i % 200) / 10) * 100) / 100,
-    ok: i % 3 === 0,
-    readings: ['t', 'h', 'p', 'b'].map((name, k) => ({ name, value: (i % 50) + k / 10 })),
-  };
-}
-
-const at = (i: number): Date => new Date(1_767_225_600_000 + i * 1000);
 const batches = (make: (i: number) => unknown): unknown[][] =>
   Array.from({ length: Math.ceil(ROWS / BATCH) }, (_, b) =>
     Array.from({ length: Math.min(BATCH, ROWS - b * BATCH) }, (_, k) => make(b * BATCH + k)),
   );
 const ourBatches = batches((i): RowToWrite => ({
   insertId: `m${String(i)}`,
-  row: row(i, at(i).toISOString()),
+  row: telemetryRow(i),
 })) as RowToWrite[][];
-const rawBatches = batches((i) => row(i, at(i).toISOString())) as Record<string, unknown>[][];
+const rawBatches = batches(telemetryRow) as Record<string, unknown>[][];
 
 /** Runs `task` over every batch with `width` at once; rows/s by wall clock and by CPU time. */
 async function timed<T>(

@@ -10,25 +10,13 @@ import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createMessage, type Message } from '@tributary/messagepipeline';
 import { compileRowValidator, createRowMapper, parseTableSchema } from '../src/index.js';
+import { TELEMETRY_FIELDS, telemetryRow } from './telemetry.js';
 
 const MESSAGES = 100_000;
 const ROUNDS = 7;
 
 const schema = parseTableSchema([
-  { name: 'device_id', type: 'STRING', mode: 'REQUIRED' },
-  { name: 'ts', type: 'TIMESTAMP' },
-  { name: 'seq', type: 'INT64' },
-  { name: 'value', type: 'FLOAT64' },
-  { name: 'ok', type: 'BOOL' },
-  {
-    name: 'readings',
-    type: 'RECORD',
-    mode: 'REPEATED',
-    fields: [
-      { name: 'name', type: 'STRING' },
-      { name: 'value', type: 'FLOAT64' },
-    ],
-  },
+  ...TELEMETRY_FIELDS,
   { name: 'message_id', type: 'STRING' },
   { name: 'publish_time', type: 'TIMESTAMP' },
 ]);
@@ -40,16 +28,7 @@ const messages: Message[] = Array.from({ length: MESSAGES }, (_, i) =>
   createMessage({
     id: String(1_000_000 + i),
     publishTime,
-    data: encoder.encode(
-      JSON.stringify({
-        device_id: `dev-${String(i % 10_000).padStart(5, '0')}`,
-        ts: new Date(1_767_225_600_000 + i * 1000).toISOString(),
-        seq: i,
-        value: Math.round((15 + (i % 200) / 10) * 100) / 100,
-        ok: i % 3 === 0,
-        readings: ['t', 'h', 'p', 'b'].map((name, k) => ({ name, value: (i % 50) + k / 10 })),
-      }),
-    ),
+    data: encoder.encode(JSON.stringify(telemetryRow(i))),
   }),
 );
 const averageBytes = Math.round(
