@@ -2,13 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BigQuery } from '@google-cloud/bigquery';
-import { PubSub } from '@google-cloud/pubsub';
+import { PubSub, type Topic } from '@google-cloud/pubsub';
 import {
   findFreePort,
   startBigQueryServer,
   testEnv,
   uniqueName,
   type BigQueryServer,
+  type BigQueryWriteServer,
   startAppProcess,
   type AppProcess,
 } from '@tributary/local-gcp';
@@ -104,6 +105,48 @@ afterAll(async () => {
   await pubsub.close();
 });
 
+/**
+ * What each end-to-end test needs of its own: a private BigQuery server with its Storage Write
+ * API (its faults and counters are the test's alone), a topic with a subscription and a
+ * dead-letter topic (deleted afterwards), a dataset name, and the app's variables for them.
+ */
+async function sinkFixture(prefix: string): Promise<{
+  server: BigQueryServer;
+  writeApi: BigQueryWriteServer;
+  topic: Topic;
+  dataset: string;
+  env: (overrides: Readonly<Record<string, string>>) => Record<string, string>;
+}> {
+  const server = await startBigQueryServer({ writeApi: {} });
+  cleanups.push(() => server.stop());
+  const writeApi = server.writeApi;
+  if (writeApi === undefined) throw new Error('writeApi was not started');
+  const [topic] = await pubsub.createTopic(uniqueName(prefix));
+  const [subscription] = await topic.createSubscription(uniqueName(prefix), {
+    ackDeadlineSeconds: 10,
+  });
+  const [dlq] = await pubsub.createTopic(uniqueName(`${prefix}-dl`));
+  cleanups.push(
+    () => subscription.delete(),
+    () => topic.delete(),
+    () => dlq.delete(),
+  );
+  const dataset = uniqueName(prefix, '_');
+  const env = (overrides: Readonly<Record<string, string>>): Record<string, string> =>
+    environment({
+      BIGQUERY_EMULATOR_HOST: server.url,
+      BIGQUERY_STORAGE_EMULATOR_HOST: writeApi.emulatorHost,
+      SUBSCRIPTION: subscription.name,
+      DEAD_LETTER_TOPIC: dlq.name,
+      BIGQUERY_DATASET: dataset,
+      BIGQUERY_TABLE: 'readings',
+      SCHEMA_FILE: join(appDir, 'schema.example.json'),
+      MAPPING_FILE: join(appDir, 'mapping.example.json'),
+      ...overrides,
+    });
+  return { server, writeApi, topic, dataset, env };
+}
+
 describe('the bigquery-sink process', () => {
   it('fails startup naming a bad variable (exit 78)', async () => {
     const child = runMain(environment({ UNKNOWN_FIELDS: 'maybe' }));
@@ -142,29 +185,9 @@ describe('the bigquery-sink process', () => {
   }, 60_000);
 
   it('holds exactly N rows after SIGKILL mid-batch and a restart (insertId de-duplicates)', async () => {
-    // A private BigQuery server, so its faults and counters are this test's alone.
-    const server: BigQueryServer = await startBigQueryServer();
-    cleanups.push(() => server.stop());
-    const [topic] = await pubsub.createTopic(uniqueName('bqsink'));
-    const [subscription] = await topic.createSubscription(uniqueName('bqsink'), {
-      ackDeadlineSeconds: 10,
-    });
-    const [dlq] = await pubsub.createTopic(uniqueName('bqsink-dl'));
-    cleanups.push(
-      () => subscription.delete(),
-      () => topic.delete(),
-      () => dlq.delete(),
-    );
-    const dataset = uniqueName('bqsink', '_');
+    const { server, topic, dataset, env: sinkEnv } = await sinkFixture('bqsink');
     const port = await findFreePort();
-    const env = environment({
-      BIGQUERY_EMULATOR_HOST: server.url,
-      SUBSCRIPTION: subscription.name,
-      DEAD_LETTER_TOPIC: dlq.name,
-      BIGQUERY_DATASET: dataset,
-      BIGQUERY_TABLE: 'readings',
-      SCHEMA_FILE: join(appDir, 'schema.example.json'),
-      MAPPING_FILE: join(appDir, 'mapping.example.json'),
+    const env = sinkEnv({
       PARTITION_FIELD: 'ts',
       CLUSTERING_FIELDS: 'device_id',
       BATCH_MAX_ITEMS: '200',
@@ -209,32 +232,12 @@ describe('the bigquery-sink process', () => {
   }, 180_000);
 
   it('with STORAGE_WRITE_STREAM=committed writes every row once when appends lose their answers', async () => {
-    const server: BigQueryServer = await startBigQueryServer({ writeApi: {} });
-    cleanups.push(() => server.stop());
-    const writeApi = server.writeApi;
-    if (writeApi === undefined) throw new Error('writeApi was not started');
-    const [topic] = await pubsub.createTopic(uniqueName('bqeo'));
-    const [subscription] = await topic.createSubscription(uniqueName('bqeo'));
-    const [dlq] = await pubsub.createTopic(uniqueName('bqeo-dl'));
-    cleanups.push(
-      () => subscription.delete(),
-      () => topic.delete(),
-      () => dlq.delete(),
-    );
-    const dataset = uniqueName('bqeo', '_');
+    const { server, writeApi, topic, dataset, env: sinkEnv } = await sinkFixture('bqeo');
     const port = await findFreePort();
-    const env = environment({
-      BIGQUERY_EMULATOR_HOST: server.url,
-      BIGQUERY_STORAGE_EMULATOR_HOST: writeApi.emulatorHost,
+    const env = sinkEnv({
       WRITER: 'storage-write',
       STORAGE_WRITE_STREAM: 'committed',
       INSERT_TIMEOUT_MS: '1000',
-      SUBSCRIPTION: subscription.name,
-      DEAD_LETTER_TOPIC: dlq.name,
-      BIGQUERY_DATASET: dataset,
-      BIGQUERY_TABLE: 'readings',
-      SCHEMA_FILE: join(appDir, 'schema.example.json'),
-      MAPPING_FILE: join(appDir, 'mapping.example.json'),
       BATCH_MAX_ITEMS: '100',
       BATCH_MAX_WAIT_MS: '200',
       PORT: String(port),
@@ -273,31 +276,9 @@ describe('the bigquery-sink process', () => {
   }, 180_000);
 
   it('with WRITER=storage-write loses nothing across SIGKILL and a restart, and exits 0 on SIGTERM', async () => {
-    const server: BigQueryServer = await startBigQueryServer({ writeApi: {} });
-    cleanups.push(() => server.stop());
-    const writeApi = server.writeApi;
-    if (writeApi === undefined) throw new Error('writeApi was not started');
-    const [topic] = await pubsub.createTopic(uniqueName('bqsw'));
-    const [subscription] = await topic.createSubscription(uniqueName('bqsw'), {
-      ackDeadlineSeconds: 10,
-    });
-    const [dlq] = await pubsub.createTopic(uniqueName('bqsw-dl'));
-    cleanups.push(
-      () => subscription.delete(),
-      () => topic.delete(),
-      () => dlq.delete(),
-    );
-    const dataset = uniqueName('bqsw', '_');
-    const env = environment({
-      BIGQUERY_EMULATOR_HOST: server.url,
-      BIGQUERY_STORAGE_EMULATOR_HOST: writeApi.emulatorHost,
+    const { server, writeApi, topic, dataset, env: sinkEnv } = await sinkFixture('bqsw');
+    const env = sinkEnv({
       WRITER: 'storage-write',
-      SUBSCRIPTION: subscription.name,
-      DEAD_LETTER_TOPIC: dlq.name,
-      BIGQUERY_DATASET: dataset,
-      BIGQUERY_TABLE: 'readings',
-      SCHEMA_FILE: join(appDir, 'schema.example.json'),
-      MAPPING_FILE: join(appDir, 'mapping.example.json'),
       BATCH_MAX_ITEMS: '200',
       BATCH_MAX_WAIT_MS: '300',
     });
