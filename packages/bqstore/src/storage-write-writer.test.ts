@@ -295,7 +295,13 @@ describe('Storage Write writer against a private server', () => {
 
     it('holds a table while the unknown append cannot be settled, then counts it once', async () => {
       const { table } = await createTable(bq, CONTRACT_SCHEMA);
-      const writer = newWriter({ stream: 'committed', maxAttempts: 1, appendTimeoutMs: 500 });
+      // No insertId window: what the finalize says must be enough to skip the landed rows.
+      const writer = newWriter({
+        stream: 'committed',
+        maxAttempts: 1,
+        appendTimeoutMs: 500,
+        insertIdWindowMs: 0,
+      });
       expect((await writer.write(table, rows(1))).map((o) => o.kind)).toEqual(['ok']);
       writeApi.faults.inject({ code: 14, method: 'AppendRows', afterWrite: true });
       // The finalize answers too late (the client itself retries UNAVAILABLE on it).

@@ -515,22 +515,27 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
    * count whether the append landed (its insertIds then count as written). `unknown` while the
    * finalize itself fails: the table takes no new appends until it is known.
    */
-  async function settleUncertain(table: TableRef): Promise<'none' | 'landed' | 'lost' | 'unknown'> {
+  async function settleUncertain(
+    table: TableRef,
+  ): Promise<
+    | { readonly kind: 'none' | 'lost' | 'unknown' }
+    | { readonly kind: 'landed'; readonly insertIds: ReadonlySet<string> }
+  > {
     const key = tableName(table);
     const pending = uncertain.get(key);
-    if (pending === undefined) return 'none';
+    if (pending === undefined) return { kind: 'none' };
     let finalized: protos.google.cloud.bigquery.storage.v1.IFinalizeWriteStreamResponse | undefined;
     const finalize = client.finalizeWriteStream({ name: pending.streamName }).then((value) => {
       finalized = value;
     });
     if ((await within(finalize, timeoutMs)).kind !== 'ok' || finalized === undefined) {
-      return 'unknown';
+      return { kind: 'unknown' };
     }
     const rowCount = Number(finalized.rowCount ?? 0);
     uncertain.delete(key);
-    if (rowCount < pending.offset + pending.insertIds.length) return 'lost';
+    if (rowCount < pending.offset + pending.insertIds.length) return { kind: 'lost' };
     for (const id of pending.insertIds) written.add(key, id);
-    return 'landed';
+    return { kind: 'landed', insertIds: new Set(pending.insertIds) };
   }
 
   /** Exactly-once: explicit offsets on a COMMITTED stream; the caller holds the table's turn. */
@@ -543,14 +548,13 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
   ): Promise<void> {
     let chunk = given;
     const earlier = await settleUncertain(table);
-    if (earlier === 'landed') {
+    if (earlier.kind === 'landed') {
       // Rows of the earlier append that come again (redelivered) are in the table already.
-      const key = tableName(table);
-      for (const e of given) if (written.has(key, e.row.insertId)) out[e.index] = OK;
+      for (const e of given) if (earlier.insertIds.has(e.row.insertId)) out[e.index] = OK;
       chunk = given.filter((e) => out[e.index] === undefined);
       if (chunk.length === 0) return;
     }
-    if (earlier === 'unknown') {
+    if (earlier.kind === 'unknown') {
       markAll(chunk, out, {
         kind: 'retriable',
         reason: 'unknownOutcome',
@@ -599,7 +603,7 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
       offset,
       insertIds: chunk.map((e) => e.row.insertId),
     });
-    const known = await settleUncertain(table);
+    const known = (await settleUncertain(table)).kind;
     if (known === 'landed') {
       onAppend?.({
         table,
