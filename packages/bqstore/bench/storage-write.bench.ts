@@ -112,7 +112,8 @@ async function rawAppends(table: TableRef): Promise<{ wall: number; cpu: number 
 async function ours(writer: RowWriter, table: TableRef): Promise<{ wall: number; cpu: number }> {
   return timed(ourBatches, IN_FLIGHT, async (rows) => {
     const outcomes = await writer.write(table, rows);
-    if (outcomes.some((o) => o.kind !== 'ok')) throw new Error('a row was not written');
+    const failed = outcomes.find((o) => o.kind !== 'ok');
+    if (failed !== undefined) throw new Error(`a row was not written: ${JSON.stringify(failed)}`);
   });
 }
 

@@ -79,7 +79,10 @@ export interface StorageWriteWriterOptions {
    * itself de-duplicates nothing). @defaultValue 600_000
    */
   readonly insertIdWindowMs?: number | undefined;
-  /** Most insertIds remembered. @defaultValue 100_000 */
+  /**
+   * Most insertIds remembered; the oldest writes are forgotten whole, so a single write of more
+   * rows than this is not remembered. @defaultValue 100_000
+   */
   readonly maxRememberedInsertIds?: number | undefined;
   /** Told about every AppendRows request: rows, bytes, how long it took and how it ended. */
   readonly onAppend?: ((event: AppendEvent) => void) | undefined;
@@ -405,10 +408,11 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
   }
 
   function markWritten(table: TableRef, chunk: readonly Entry[], out: RowOutcome[]): void {
-    for (const e of chunk) {
-      out[e.index] = OK;
-      written.add(tableName(table), e.row.insertId);
-    }
+    for (const e of chunk) out[e.index] = OK;
+    written.add(
+      tableName(table),
+      chunk.map((e) => e.row.insertId),
+    );
   }
 
   function markAll(chunk: readonly Entry[], out: RowOutcome[], outcome: RowOutcome): void {
@@ -534,7 +538,7 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
     const rowCount = Number(finalized.rowCount ?? 0);
     uncertain.delete(key);
     if (rowCount < pending.offset + pending.insertIds.length) return { kind: 'lost' };
-    for (const id of pending.insertIds) written.add(key, id);
+    written.add(key, pending.insertIds);
     return { kind: 'landed', insertIds: new Set(pending.insertIds) };
   }
 
@@ -666,8 +670,10 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
       let current: Entry[] = [];
       let currentBytes = 0;
       const seen = new Set<string>();
+      const name = tableName(table);
+      const wasWritten = written.writtenIn(name, performance.now());
       rows.forEach((row, index) => {
-        if (written.has(tableName(table), row.insertId) || seen.has(row.insertId)) {
+        if (wasWritten(row.insertId) || seen.has(row.insertId)) {
           out[index] = OK;
           return;
         }
@@ -677,7 +683,7 @@ export function createStorageWriteWriter(options: StorageWriteWriterOptions): St
           : check.unknown[0] !== undefined
             ? {
                 path: check.unknown[0].path,
-                message: `${check.unknown[0].path}: no such field in ${tableName(table)}`,
+                message: `${check.unknown[0].path}: no such field in ${name}`,
               }
             : undefined;
         if (problem !== undefined) {
@@ -840,58 +846,95 @@ function toProtoJson(
   row: Readonly<Record<string, unknown>>,
   fields: readonly TableField[],
 ): Record<string, unknown> {
-  const byName = fieldsByName(fields);
+  const plan = planOf(fields);
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(row)) {
-    const field = byName.get(key.toLowerCase());
+  for (const key of Object.keys(row)) {
+    const value = row[key];
+    const field = plan.exact.get(key) ?? plan.folded.get(key.toLowerCase());
     if (field === undefined || value === null || value === undefined) {
       out[key] = value;
       continue;
     }
     out[field.name] =
-      field.mode === 'REPEATED' && Array.isArray(value)
-        ? value.map((item: unknown) => toProtoValue(item, field))
-        : toProtoValue(value, field);
+      field.kind === 'other'
+        ? value
+        : field.repeated && Array.isArray(value)
+          ? value.map((item: unknown) => toProtoValue(item, field))
+          : toProtoValue(value, field);
   }
   return out;
 }
 
-const byNameCache = new WeakMap<readonly TableField[], ReadonlyMap<string, TableField>>();
-
-/** The fields by lower-cased name, built once per schema (a schema update brings new arrays). */
-function fieldsByName(fields: readonly TableField[]): ReadonlyMap<string, TableField> {
-  let byName = byNameCache.get(fields);
-  if (byName === undefined) {
-    byName = new Map(fields.map((field) => [field.name.toLowerCase(), field]));
-    byNameCache.set(fields, byName);
-  }
-  return byName;
+/** A column as the encoder needs it, its type read once per schema rather than per value. */
+interface ColumnPlan {
+  readonly name: string;
+  readonly kind: 'record' | 'timestamp' | 'date' | 'json' | 'bytes' | 'other';
+  readonly repeated: boolean;
+  readonly fields: readonly TableField[];
 }
 
-function toProtoValue(value: unknown, field: TableField): unknown {
+/** The columns by exact name and by lower-cased name (BigQuery's names are case-insensitive). */
+interface SchemaPlan {
+  readonly exact: ReadonlyMap<string, ColumnPlan>;
+  readonly folded: ReadonlyMap<string, ColumnPlan>;
+}
+
+const KINDS: Readonly<Record<string, ColumnPlan['kind']>> = {
+  RECORD: 'record',
+  STRUCT: 'record',
+  TIMESTAMP: 'timestamp',
+  DATE: 'date',
+  JSON: 'json',
+  BYTES: 'bytes',
+};
+
+const planCache = new WeakMap<readonly TableField[], SchemaPlan>();
+
+/** The plan of a schema, built once per fields array (a schema update brings new arrays). */
+function planOf(fields: readonly TableField[]): SchemaPlan {
+  let plan = planCache.get(fields);
+  if (plan === undefined) {
+    const columns = fields.map((field): ColumnPlan => ({
+      name: field.name,
+      kind: KINDS[field.type.toUpperCase()] ?? 'other',
+      repeated: field.mode === 'REPEATED',
+      fields: field.fields ?? [],
+    }));
+    plan = {
+      exact: new Map(columns.map((column) => [column.name, column])),
+      folded: new Map(columns.map((column) => [column.name.toLowerCase(), column])),
+    };
+    planCache.set(fields, plan);
+  }
+  return plan;
+}
+
+function toProtoValue(value: unknown, column: ColumnPlan): unknown {
   if (value === null || value === undefined) return value;
-  switch (field.type.toUpperCase()) {
-    case 'RECORD':
-    case 'STRUCT':
+  switch (column.kind) {
+    case 'record':
       return typeof value === 'object' && !Array.isArray(value)
-        ? toProtoJson(value as Record<string, unknown>, field.fields ?? [])
+        ? toProtoJson(value as Record<string, unknown>, column.fields)
         : value;
-    case 'TIMESTAMP':
+    case 'timestamp':
       return timestampMicros(value) ?? value;
-    case 'DATE':
+    case 'date':
       if (typeof value !== 'string') return value;
       {
         const ms = Date.parse(`${value.trim()}T00:00:00Z`);
         return Number.isNaN(ms) ? value : Math.floor(ms / DAY_MS);
       }
-    case 'JSON':
+    case 'json':
       return typeof value === 'string' ? value : JSON.stringify(value);
-    case 'BYTES':
+    case 'bytes':
       return typeof value === 'string' ? Buffer.from(value, 'base64') : value;
-    default:
+    case 'other':
       return value;
   }
 }
+
+/** Canonical UTC text (what `toISOString` writes, up to nanoseconds): parsed without rewriting. */
+const CANONICAL_UTC = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/;
 
 /**
  * Microseconds since the epoch of TIMESTAMP text or epoch seconds: a number while it is exact
@@ -903,6 +946,14 @@ function timestampMicros(value: unknown): number | string | undefined {
     return Number.isSafeInteger(micros) ? micros : BigInt(micros).toString();
   }
   if (typeof value !== 'string') return undefined;
+  const canonical = CANONICAL_UTC.exec(value);
+  if (canonical !== null) {
+    const ms = Date.parse(`${canonical[1] ?? ''}Z`);
+    if (!Number.isNaN(ms)) {
+      const total = ms * 1000 + Number((canonical[2] ?? '').padEnd(6, '0').slice(0, 6));
+      if (Number.isSafeInteger(total)) return total;
+    }
+  }
   let text = value.trim().replace(/ UTC$/i, 'Z').replace(' ', 'T');
   // BigQuery reads a timestamp without a zone as UTC; Date.parse would read it as local time.
   if (!/(?:Z|[+-]\d{2}:?\d{2})$/i.test(text)) text += 'Z';
@@ -991,34 +1042,58 @@ class Outstanding {
 class InsertIdWindow {
   readonly #windowMs: number;
   readonly #max: number;
-  readonly #ids = new Map<string, number>();
+  /** Per table, each id's time of writing: one lookup per row, no key string built per row. */
+  readonly #byTable = new Map<string, Map<string, number>>();
   /**
-   * Additions, oldest first. Evicting from a Deque stays O(1): iterating a Map from its start
-   * after deletions walks every deleted slot again, which made each add slower as ids expired.
+   * Writes, oldest first, one entry per write rather than per id. Evicting from a Deque stays
+   * O(1): iterating a Map from its start after deletions walks every deleted slot again, which
+   * made each add slower as ids expired.
    */
-  readonly #order = new Deque<{ readonly key: string; readonly at: number }>();
+  readonly #order = new Deque<{
+    readonly ids: Map<string, number>;
+    readonly added: readonly string[];
+    readonly at: number;
+  }>();
+  #size = 0;
 
   constructor(windowMs: number, max: number) {
     this.#windowMs = windowMs;
     this.#max = max;
   }
 
-  has(table: string, insertId: string): boolean {
-    const at = this.#ids.get(`${table}\n${insertId}`);
-    return at !== undefined && performance.now() - at <= this.#windowMs;
+  /** The ids of `table` written within the window before `now`, as a membership test. */
+  writtenIn(table: string, now: number): (insertId: string) => boolean {
+    const ids = this.#byTable.get(table);
+    if (ids === undefined) return () => false;
+    const windowMs = this.#windowMs;
+    return (insertId) => {
+      const at = ids.get(insertId);
+      return at !== undefined && now - at <= windowMs;
+    };
   }
 
-  add(table: string, insertId: string): void {
-    if (this.#max === 0 || this.#windowMs === 0) return;
-    const key = `${table}\n${insertId}`;
+  add(table: string, insertIds: readonly string[]): void {
+    if (this.#max === 0 || this.#windowMs === 0 || insertIds.length === 0) return;
+    let ids = this.#byTable.get(table);
+    if (ids === undefined) {
+      ids = new Map();
+      this.#byTable.set(table, ids);
+    }
     const now = performance.now();
-    this.#ids.set(key, now);
-    this.#order.push({ key, at: now });
+    const before = ids.size;
+    for (const id of insertIds) ids.set(id, now);
+    this.#size += ids.size - before;
+    this.#order.push({ ids, added: insertIds, at: now });
     for (let oldest = this.#order.peek(); oldest !== undefined; oldest = this.#order.peek()) {
-      if (this.#ids.size <= this.#max && now - oldest.at <= this.#windowMs) break;
+      if (this.#size <= this.#max && now - oldest.at <= this.#windowMs) break;
       this.#order.shift();
-      // A key added again since has a newer entry further on; only its latest one removes it.
-      if (this.#ids.get(oldest.key) === oldest.at) this.#ids.delete(oldest.key);
+      for (const id of oldest.added) {
+        // An id written again since has a newer time; only its latest write removes it.
+        if (oldest.ids.get(id) === oldest.at) {
+          oldest.ids.delete(id);
+          this.#size -= 1;
+        }
+      }
     }
   }
 }
