@@ -12,6 +12,7 @@ resource "google_project_service" "apis" {
   for_each = toset([
     "artifactregistry.googleapis.com",
     "bigquery.googleapis.com",
+    "bigquerystorage.googleapis.com", # the sink writes through the Storage Write API
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "pubsub.googleapis.com",

@@ -26,6 +26,18 @@ const SPECIAL_ENTRIES = { 'local-gcp': 'packages/local-gcp/src/cli/servers.ts' }
 /** Packages with a compiled `.node` addon: kept outside the bundle and copied beside it. */
 const NATIVE_PACKAGES = ['@duckdb/node-bindings'];
 
+/**
+ * Files read at run time rather than imported, copied beside the bundle when a source file that
+ * reads them is in it: the local Storage Write API server loads the client package's `.proto`
+ * files (and google-gax's, which they import) with @grpc/proto-loader.
+ */
+const RUNTIME_FILES = {
+  'packages/local-gcp/src/bigquery/write-api.ts': {
+    '@google-cloud/bigquery-storage': ['package.json', 'build/protos'],
+    'google-gax': ['package.json', 'build/protos'],
+  },
+};
+
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { out: { type: 'string' } },
@@ -105,6 +117,22 @@ function copyPackage(name, from) {
   }
 }
 for (const name of NATIVE_PACKAGES) if (imported.has(name)) copyPackage(name, root);
+
+for (const [input, packages] of Object.entries(RUNTIME_FILES)) {
+  if (result.metafile.inputs[input] === undefined) continue;
+  for (const [name, files] of Object.entries(packages)) {
+    const source = packageDir(name, root);
+    if (source === undefined) throw new Error(`${input} needs ${name}, which is not installed`);
+    for (const file of files) {
+      cpSync(join(source, file), join(out, 'node_modules', name, file), {
+        recursive: true,
+        dereference: true,
+        // From folders, the .proto files alone (not the generated JS beside them).
+        filter: (path) => !/\.[a-z]+$/.test(path) || /\.(proto|json)$/.test(path),
+      });
+    }
+  }
+}
 
 const appDir = join(root, 'apps', app);
 if (existsSync(appDir)) {

@@ -88,6 +88,8 @@ async function main(): Promise<void> {
     GOOGLE_CLOUD_PROJECT: 'bench-proj',
     PUBSUB_EMULATOR_HOST: emulatorHost,
     BIGQUERY_EMULATOR_HOST: server.url,
+    // The server slows insertAll requests (HANG_MS); the Storage Write path is not slowed here.
+    WRITER: 'insertAll',
     SUBSCRIPTION: subscriptionName,
     DEAD_LETTER_TOPIC: deadLetters.name,
     BIGQUERY_DATASET: datasetId,

@@ -6,9 +6,12 @@
 //        @google-cloud/bigquery (at most 2 in flight, the app's MAX_CONCURRENT_FLUSHES), then
 //        acks them. No mapping, no validation, no retries, no dead letters.
 //   ours: the app's composition with its defaults (envelope unwrap, mapping, validation,
-//        BatchingService, insertAll writer, ack after the insert).
+//        BatchingService, ack after the insert) and WRITER=insertAll, the raw side's API.
 // Each side drains its own subscription of one topic (identical backlogs of MESSAGES), into its
 // own table; rounds alternate (raw first on even rounds), medians reported. Target >= 0.8.
+// Same rounds, a third subscription: the app with WRITER=storage-write (the Storage Write API's
+// _default stream on the same server's gRPC port), against the app with WRITER=insertAll: rows/s
+// and bytes on the wire per row (each server's own count of request bytes and rows).
 // For information, same run: the raw BigQuery client alone sending the same rows in 500-row
 // requests (2 in flight) straight to the same server, and the same bodies to a node http server
 // that parses the JSON and discards it (the client + HTTP ceiling).
@@ -97,6 +100,7 @@ async function ourPipeline(
   deadLetterTopic: string,
   datasetId: string,
   tableId: string,
+  env: Record<string, string>,
 ): Promise<number> {
   const started = performance.now();
   const sink = await startOurSink({
@@ -106,6 +110,7 @@ async function ourPipeline(
     deadLetterTopic,
     datasetId,
     tableId,
+    env,
   });
   while (sink.acked() < MESSAGES) await sleep(5);
   const elapsed = performance.now() - started;
@@ -150,7 +155,14 @@ async function startDiscardServer(): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const { pubsub, bigquery } = await startServers(stops);
+  const { pubsub, bigquery, server: bigqueryServer } = await startServers(stops);
+  const writeApi = bigqueryServer.writeApi;
+  if (writeApi === undefined) throw new Error('the Storage Write API server did not start');
+  const insertAllEnv = { WRITER: 'insertAll' };
+  const storageWriteEnv = {
+    WRITER: 'storage-write',
+    BIGQUERY_STORAGE_EMULATOR_HOST: writeApi.emulatorHost,
+  };
   const rss = rssSampler();
   const datasetId = bqName('bench');
   const [dataset] = await bigquery.createDataset(datasetId);
@@ -162,15 +174,17 @@ async function main(): Promise<void> {
     () => topic.delete(),
     () => deadLetters.delete(),
   );
-  const subscriptions: { ours: Subscription; raw: Subscription }[] = [];
+  const subscriptions: { ours: Subscription; raw: Subscription; storageWrite: Subscription }[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const [ours] = await topic.createSubscription(bqName('ours'));
     const [raw] = await topic.createSubscription(bqName('raw'));
+    const [storageWrite] = await topic.createSubscription(bqName('sw'));
     stops.push(
       () => ours.delete(),
       () => raw.delete(),
+      () => storageWrite.delete(),
     );
-    subscriptions.push({ ours, raw });
+    subscriptions.push({ ours, raw, storageWrite });
   }
   const publishStarted = performance.now();
   await publishBacklog(pubsub, topic, MESSAGES);
@@ -179,16 +193,42 @@ async function main(): Promise<void> {
 
   const oursRates: number[] = [];
   const rawRates: number[] = [];
-  for (const [round, { ours, raw }] of subscriptions.entries()) {
+  const storageWriteRates: number[] = [];
+  const wireBytesPerRow = { insertAll: [] as number[], storageWrite: [] as number[] };
+  /** Drains `subscription` through the app with `env` into a fresh table; checks every row. */
+  const runApp = async (
+    subscription: Subscription,
+    env: Record<string, string>,
+  ): Promise<number> => {
+    const table = await newTable();
+    const rate = await ourPipeline(
+      pubsub,
+      bigquery,
+      subscription,
+      deadLetters.name,
+      datasetId,
+      table.id ?? '',
+      env,
+    );
+    const [[{ n }]] = (await bigquery.query(
+      `SELECT COUNT(DISTINCT message_id) AS n FROM \`${PROJECT}.${datasetId}.${table.id ?? ''}\``,
+    )) as unknown as [[{ n: number }]];
+    if (n !== MESSAGES)
+      throw new Error(`${env['WRITER'] ?? ''}: ${n} distinct rows, expected ${MESSAGES}`);
+    return rate;
+  };
+  for (const [round, { ours, raw, storageWrite }] of subscriptions.entries()) {
     const runOurs = async (): Promise<void> => {
-      const table = await newTable();
-      oursRates.push(
-        await ourPipeline(pubsub, bigquery, ours, deadLetters.name, datasetId, table.id ?? ''),
-      );
-      const [[{ n }]] = (await bigquery.query(
-        `SELECT COUNT(DISTINCT message_id) AS n FROM \`${PROJECT}.${datasetId}.${table.id ?? ''}\``,
-      )) as unknown as [[{ n: number }]];
-      if (n !== MESSAGES) throw new Error(`ours: ${n} distinct rows, expected ${MESSAGES}`);
+      bigqueryServer.resetInsertAllStats();
+      oursRates.push(await runApp(ours, insertAllEnv));
+      const stats = bigqueryServer.insertAllStats();
+      wireBytesPerRow.insertAll.push(stats.bytes / stats.rows);
+    };
+    const runStorageWrite = async (): Promise<void> => {
+      const before = writeApi.appendStats();
+      storageWriteRates.push(await runApp(storageWrite, storageWriteEnv));
+      const after = writeApi.appendStats();
+      wireBytesPerRow.storageWrite.push((after.bytes - before.bytes) / (after.rows - before.rows));
     };
     const runRaw = async (): Promise<void> => {
       rawRates.push(await rawPipeline(raw, await newTable()));
@@ -196,7 +236,9 @@ async function main(): Promise<void> {
     if (round % 2 === 0) {
       await runRaw();
       await runOurs();
+      await runStorageWrite();
     } else {
+      await runStorageWrite();
       await runOurs();
       await runRaw();
     }
@@ -213,6 +255,16 @@ async function main(): Promise<void> {
     target: '>= 0.8',
     peakRssMb: rss.peakMb(),
     notes: `${MESSAGES} msgs of ~200 B per side and round, 500-row requests, 2 in flight; median of ${ROUNDS} alternating rounds (ours ${oursRates.map(Math.round).join('/')}, raw ${rawRates.map(Math.round).join('/')}); raw = Pub/Sub subscriber + JSON.parse + table.insert + ack; backlog published in ${publishSeconds.toFixed(1)} s; load avg ${load.join(' -> ')} on ${String(availableParallelism())} cores`,
+  });
+
+  const storageWriteValue = Math.round(median(storageWriteRates));
+  report({
+    name: 'bigquery-sink end to end: WRITER=storage-write against WRITER=insertAll',
+    value: storageWriteValue,
+    unit: 'rows/s',
+    baseline: value,
+    ratio: Number((storageWriteValue / value).toFixed(2)),
+    notes: `same backlog, server and bounds, one subscription each; median of ${ROUNDS} rounds (storage-write ${storageWriteRates.map(Math.round).join('/')}, insertAll ${oursRates.map(Math.round).join('/')}); bytes on the wire per row: Storage Write ${median(wireBytesPerRow.storageWrite).toFixed(0)} (AppendRows protobuf), insertAll ${median(wireBytesPerRow.insertAll).toFixed(0)} (JSON)`,
   });
 
   // For information: the BigQuery client alone, to our server and to a parse-and-discard server.

@@ -105,7 +105,7 @@ export async function startServers(
   }
   // The BigQuery client prefers BIGQUERY_EMULATOR_HOST over apiEndpoint.
   delete process.env['BIGQUERY_EMULATOR_HOST'];
-  const server = await startBigQueryServer(serverOptions);
+  const server = await startBigQueryServer({ writeApi: {}, ...serverOptions });
   stops.push(() => server.stop());
   const pubsub = new PubSub({ projectId: PROJECT, apiEndpoint: emulatorHost });
   stops.push(() => pubsub.close());

@@ -80,4 +80,23 @@ describe('bigquery-sink configuration', () => {
       ]);
     }
   });
+
+  it('writes through the Storage Write API by default, and refuses to send the rows of a local REST server to Google', () => {
+    expect(loadConfig(BigQuerySinkEnv, base).WRITER).toBe('storage-write');
+    expect(problemsOf({ BIGQUERY_EMULATOR_HOST: 'http://127.0.0.1:9050' })).toEqual([
+      {
+        variable: 'BIGQUERY_STORAGE_EMULATOR_HOST',
+        problem: expect.stringContaining('required with BIGQUERY_EMULATOR_HOST') as string,
+      },
+    ]);
+    expect(
+      problemsOf({
+        BIGQUERY_EMULATOR_HOST: 'http://127.0.0.1:9050',
+        BIGQUERY_STORAGE_EMULATOR_HOST: '127.0.0.1:9060',
+      }),
+    ).toEqual([]);
+    expect(
+      problemsOf({ BIGQUERY_EMULATOR_HOST: 'http://127.0.0.1:9050', WRITER: 'insertAll' }),
+    ).toEqual([]);
+  });
 });

@@ -29,6 +29,8 @@ function environment(overrides: Readonly<Record<string, string>>): Record<string
   return {
     PUBSUB_EMULATOR_HOST: stack.PUBSUB_EMULATOR_HOST,
     BIGQUERY_EMULATOR_HOST: stack.BIGQUERY_EMULATOR_HOST,
+    // Empty (unset for the config) when a shared server runs without the Write API.
+    BIGQUERY_STORAGE_EMULATOR_HOST: stack.BIGQUERY_STORAGE_EMULATOR_HOST,
     GOOGLE_CLOUD_PROJECT: stack.GOOGLE_CLOUD_PROJECT,
     METADATA_SERVER_DETECTION: 'none',
     PORT: '0',
@@ -155,6 +157,13 @@ describe('the bigquery-sink process', () => {
     expect(child.output()).not.toMatch(/^\s+at /m);
   }, 60_000);
 
+  it('fails startup naming BIGQUERY_STORAGE_EMULATOR_HOST rather than write local rows to Google (exit 78)', async () => {
+    const child = runMain(environment({ BIGQUERY_STORAGE_EMULATOR_HOST: '' }));
+    expect(await child.exit).toBe(78);
+    expect(child.output()).toContain('BIGQUERY_STORAGE_EMULATOR_HOST');
+    expect(child.output()).toContain('WRITER=insertAll');
+  }, 60_000);
+
   it('fails startup naming a dataset id BigQuery would refuse, instead of retrying (exit 78)', async () => {
     const child = runMain(environment({ BIGQUERY_DATASET: 'my-dataset' }));
     expect(await child.exit).toBe(78);
@@ -184,10 +193,11 @@ describe('the bigquery-sink process', () => {
     expect(child.output()).toContain('messageIdColumn');
   }, 60_000);
 
-  it('holds exactly N rows after SIGKILL mid-batch and a restart (insertId de-duplicates)', async () => {
+  it('with WRITER=insertAll holds exactly N rows after SIGKILL mid-batch and a restart (insertId de-duplicates)', async () => {
     const { server, topic, dataset, env: sinkEnv } = await sinkFixture('bqsink');
     const port = await findFreePort();
     const env = sinkEnv({
+      WRITER: 'insertAll',
       PARTITION_FIELD: 'ts',
       CLUSTERING_FIELDS: 'device_id',
       BATCH_MAX_ITEMS: '200',

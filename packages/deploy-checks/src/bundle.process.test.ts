@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
@@ -64,13 +65,18 @@ describe('app bundles, run as the image runs them', () => {
 
   it('local-gcp: the bundle (DuckDB beside it) serves GCS and BigQuery and answers /healthz', async () => {
     const dir = bundleApp('local-gcp', join(work, 'local-gcp'));
-    const [port, gcsPort, bigqueryPort] = [
+    const [port, gcsPort, bigqueryPort, writeApiPort] = [
+      await findFreePort(),
       await findFreePort(),
       await findFreePort(),
       await findFreePort(),
     ];
     const composeEnv = readCompose().services['local-gcp']?.environment ?? {};
-    expect(Object.keys(composeEnv).sort()).toEqual(['BIGQUERY_PORT', 'GCS_PORT']);
+    expect(Object.keys(composeEnv).sort()).toEqual([
+      'BIGQUERY_PORT',
+      'BIGQUERY_STORAGE_PORT',
+      'GCS_PORT',
+    ]);
     const child = startAppProcess(
       join(dir, 'main.mjs'),
       {
@@ -78,6 +84,7 @@ describe('app bundles, run as the image runs them', () => {
         PORT: String(port),
         GCS_PORT: String(gcsPort),
         BIGQUERY_PORT: String(bigqueryPort),
+        BIGQUERY_STORAGE_PORT: String(writeApiPort),
       },
       { nodeArgs: imageNodeArgs(), cwd: dir },
     );
@@ -95,6 +102,14 @@ describe('app bundles, run as the image runs them', () => {
       `http://127.0.0.1:${bigqueryPort}/bigquery/v2/projects/p/datasets`,
     );
     expect(datasets.status).toBe(200);
+    // The Storage Write API listens on its own port.
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(writeApiPort, '127.0.0.1', () => {
+        socket.end();
+        resolve();
+      });
+      socket.once('error', reject);
+    });
     child.process.kill('SIGTERM');
     expect(await child.exit, child.output()).toBe(0);
   });

@@ -203,6 +203,8 @@ export async function startLocalFlow(options: LocalFlowOptions): Promise<LocalFl
     const embeddedBigQuery = env['BIGQUERY_EMULATOR_HOST'] === undefined;
     let rowLatenciesMs: number[] | undefined;
     let bigqueryEndpoint: string;
+    // The sink's writer: the Storage Write API (its default) wherever a Write API server is known.
+    let sinkWriterEnv: Record<string, string>;
     const tableId = embeddedBigQuery ? 'telemetry' : `telemetry_${runId}`;
     if (embeddedBigQuery) {
       const dir = join(options.dataDir, 'bigquery');
@@ -221,13 +223,30 @@ export async function startLocalFlow(options: LocalFlowOptions): Promise<LocalFl
             if (Number.isFinite(ts)) latencies.push(now - ts);
           }
         },
+        writeApi: { host: '127.0.0.1', port: 0 },
       });
       cleanups.push(() => server.stop());
       bigqueryEndpoint = server.apiEndpoint;
-      parts.push({ part: 'BigQuery', using: `embedded local BigQuery on DuckDB (${dir})` });
+      sinkWriterEnv = { BIGQUERY_STORAGE_EMULATOR_HOST: server.writeApi?.emulatorHost ?? '' };
+      parts.push({
+        part: 'BigQuery',
+        using: `embedded local BigQuery on DuckDB (${dir}), rows through its Storage Write API`,
+      });
     } else {
       bigqueryEndpoint = String(env['BIGQUERY_EMULATOR_HOST']);
-      parts.push({ part: 'BigQuery', using: `BIGQUERY_EMULATOR_HOST ${bigqueryEndpoint}` });
+      const writeApiHost = env['BIGQUERY_STORAGE_EMULATOR_HOST'];
+      sinkWriterEnv =
+        writeApiHost === undefined || writeApiHost === ''
+          ? { WRITER: 'insertAll' }
+          : { BIGQUERY_STORAGE_EMULATOR_HOST: writeApiHost };
+      parts.push({
+        part: 'BigQuery',
+        using: `BIGQUERY_EMULATOR_HOST ${bigqueryEndpoint}, ${
+          sinkWriterEnv['WRITER'] === undefined
+            ? `Storage Write API at BIGQUERY_STORAGE_EMULATOR_HOST ${String(writeApiHost)}`
+            : 'insertAll (no BIGQUERY_STORAGE_EMULATOR_HOST)'
+        }`,
+      });
     }
     const bigquery = new BigQuery({ projectId, apiEndpoint: bigqueryEndpoint });
 
@@ -362,6 +381,7 @@ export async function startLocalFlow(options: LocalFlowOptions): Promise<LocalFl
           PARTITION_FIELD: 'ts',
           CLUSTERING_FIELDS: 'deviceId',
           BATCH_MAX_WAIT_MS: String(options.batchMaxWaitMs),
+          ...sinkWriterEnv,
         }),
         { ...context, bigquery },
       ),

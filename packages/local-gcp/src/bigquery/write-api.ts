@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -90,14 +91,22 @@ class RpcError extends Error {
 
 const { status } = grpc;
 
+/**
+ * The folder of package `name` as Node finds it from `from` (its own node_modules, then each
+ * parent's), without resolving an entry point: a bundle ships only the `.proto` files.
+ */
+function packageRoot(name: string, from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dirname(dir) === dir) throw new Error(`cannot find ${name} from ${from}`);
+  }
+}
+
 function loadService(): grpc.ServiceDefinition {
   const require = createRequire(import.meta.url);
   const storageRoot = dirname(require.resolve('@google-cloud/bigquery-storage/package.json'));
-  const gaxRoot = join(
-    dirname(createRequire(join(storageRoot, 'package.json')).resolve('google-gax')),
-    '..',
-    '..',
-  );
+  const gaxRoot = packageRoot('google-gax', storageRoot);
   // defaults: false, or every field of a DescriptorProto gets a oneofIndex and decoding breaks.
   const definition = protoLoader.loadSync('google/cloud/bigquery/storage/v1/storage.proto', {
     includeDirs: [join(storageRoot, 'build', 'protos'), join(gaxRoot, 'build', 'protos')],

@@ -4,9 +4,11 @@
  * compose runs those from their own images.
  *
  * Environment (a bad value exits 78 naming the variable):
- * - `HOST` (default `0.0.0.0`): where the three servers listen;
+ * - `HOST` (default `0.0.0.0`): where the four servers listen;
  * - `GCS_PORT` (default 4443): the GCS JSON API (`STORAGE_EMULATOR_HOST=http://host:4443`);
  * - `BIGQUERY_PORT` (default 9050): the BigQuery REST API (`BIGQUERY_EMULATOR_HOST=http://host:9050`);
+ * - `BIGQUERY_STORAGE_PORT` (default 9060): the Storage Write API over gRPC, on the same tables
+ *   (`BIGQUERY_STORAGE_EMULATOR_HOST=host:9060`);
  * - `PORT` (default 8080): `/healthz` and `/readyz`, 200 once both servers listen;
  * - `GCS_DATA_DIR`, `BIGQUERY_DATA_DIR` (default unset: in memory): folders that keep the data
  *   across restarts (a writable volume; the image's root filesystem is read-only).
@@ -39,6 +41,7 @@ async function main(): Promise<number> {
   const healthPort = port('PORT', 8080, problems);
   const gcsPort = port('GCS_PORT', 4443, problems);
   const bigqueryPort = port('BIGQUERY_PORT', 9050, problems);
+  const writeApiPort = port('BIGQUERY_STORAGE_PORT', 9060, problems);
   if (problems.length > 0) {
     for (const problem of problems) log({ severity: 'CRITICAL', message: problem });
     return CONFIG_EXIT_CODE;
@@ -57,6 +60,7 @@ async function main(): Promise<number> {
     host,
     port: bigqueryPort,
     dataDir: process.env['BIGQUERY_DATA_DIR'] || undefined,
+    writeApi: { host, port: writeApiPort },
   });
   const health = createServer((request, response) => {
     const known = request.url === '/healthz' || request.url === '/readyz';
@@ -72,6 +76,7 @@ async function main(): Promise<number> {
     message: 'local-gcp started',
     gcsPort: gcs.port,
     bigqueryPort: bigquery.port,
+    bigqueryStoragePort: bigquery.writeApi?.port,
     healthPort: (health.address() as { port: number }).port,
   });
   const signal = await shutdown;
