@@ -2,6 +2,7 @@
 // raw topic.publishMessage(), same emulator, same run: autocannon, 50 connections, 10 s a round,
 // rounds alternating, medians of req/s and p99 latency. Target: >= 0.9 of the bare route's req/s.
 // Run: npm run bench -- http-ingest. Starts its own emulator unless PUBSUB_EMULATOR_HOST is set.
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { PubSub } from '@google-cloud/pubsub';
 import { startPubSubEmulator, uniqueName } from '@tributary/local-gcp';
@@ -38,7 +39,26 @@ const median = (values: readonly number[]): number => {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 };
 
-async function round(url: string): Promise<{ rps: number; p99: number }> {
+/**
+ * CPU time of this process's main thread (the servers' event loop), in µs, from
+ * /proc/self/task/<pid>/stat: the load generator's worker thread is not counted.
+ */
+function mainThreadCpuMicros(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime (fields 14 and 15 of stat(5)), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+interface Round {
+  readonly rps: number;
+  readonly p99: number;
+  /** Main-thread CPU per answered request, µs. */
+  readonly cpuUs: number;
+}
+
+async function round(url: string): Promise<Round> {
+  const cpuBefore = mainThreadCpuMicros();
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -51,7 +71,8 @@ async function round(url: string): Promise<{ rps: number; p99: number }> {
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   }
-  return { rps: result.requests.average, p99: result.latency.p99 };
+  const cpuUs = (mainThreadCpuMicros() - cpuBefore) / result.requests.total;
+  return { rps: result.requests.average, p99: result.latency.p99, cpuUs };
 }
 
 const noExit: ProcessHooks = {
@@ -109,7 +130,12 @@ try {
     const id = crypto.randomUUID();
     const messageId = await rawTopic.publishMessage({
       data: Buffer.from(JSON.stringify({ ...parsed.data, id })),
-      attributes: { event_id: id, type: parsed.data.type, source: parsed.data.source },
+      attributes: {
+        event_id: id,
+        type: parsed.data.type,
+        source: parsed.data.source,
+        received_at: new Date().toISOString(),
+      },
     });
     return reply.code(202).send({ id, messageId });
   });
@@ -117,18 +143,22 @@ try {
   stops.push(() => bare.close());
 
   const oursUrl = `${run.server.url}/events`;
-  await round(oursUrl); // warm-up, both
-  await round(`${bareUrl}/events`);
-  const ours: { rps: number; p99: number }[] = [];
-  const raw: { rps: number; p99: number }[] = [];
+  const only = process.env['BENCH_ONLY']; // 'ours' or 'bare': one side, for a CPU profile
+  const sides = only === undefined ? ['ours', 'bare'] : [only];
+  const url = (side: string) => (side === 'ours' ? oursUrl : `${bareUrl}/events`);
+  for (const side of sides) await round(url(side)); // warm-up
+  const rounds: Record<string, Round[]> = { ours: [], bare: [] };
   for (let i = 0; i < ROUNDS; i++) {
-    ours.push(await round(oursUrl));
-    raw.push(await round(`${bareUrl}/events`));
+    for (const side of sides) rounds[side]?.push(await round(url(side)));
   }
+  const ours = rounds['ours'] ?? [];
+  const raw = rounds['bare'] ?? [];
   const load = loadavg()[0]?.toFixed(1) ?? '?';
   const oursRps = Math.round(median(ours.map((r) => r.rps)));
   const rawRps = Math.round(median(raw.map((r) => r.rps)));
-  const spread = (rs: { rps: number }[]) => rs.map((r) => Math.round(r.rps)).join('/');
+  const spread = (rs: Round[]) => rs.map((r) => Math.round(r.rps)).join('/');
+  const cpu = (rs: Round[]) => Math.round(median(rs.map((r) => r.cpuUs)));
+  const cpuSpread = (rs: Round[]) => rs.map((r) => Math.round(r.cpuUs)).join('/');
   process.stdout.write(
     `BENCH ${JSON.stringify({
       name: `http-ingest POST /events, ${CONNECTIONS} connections, ${SECONDS} s`,
@@ -139,6 +169,16 @@ try {
       target: '>= 0.9',
       peakRssMb: Math.round(process.memoryUsage.rss() / 2 ** 20),
       notes: `medians of ${ROUNDS} alternating rounds; req/s ours ${spread(ours)}, bare ${spread(raw)}; p99 ours ${median(ours.map((r) => r.p99))} ms, bare ${median(raw.map((r) => r.p99))} ms; load ${load} on ${availableParallelism()} cores`,
+    })}\n`,
+  );
+  process.stdout.write(
+    `BENCH ${JSON.stringify({
+      name: 'http-ingest POST /events, server main-thread CPU per request',
+      value: cpu(ours),
+      unit: 'µs',
+      baseline: cpu(raw),
+      ratio: Math.round((cpu(raw) / cpu(ours)) * 100) / 100,
+      notes: `same rounds; ratio = bare / ours (higher is better); µs ours ${cpuSpread(ours)}, bare ${cpuSpread(raw)}; the load generator's thread excluded`,
     })}\n`,
   );
 } finally {

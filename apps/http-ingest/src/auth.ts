@@ -13,8 +13,11 @@ export type AuthResult =
       readonly message: string;
     };
 
-/** Checks a request's credentials. */
-export type Authenticator = (headers: IncomingHttpHeaders) => Promise<AuthResult>;
+/**
+ * Checks a request's credentials: synchronously for an API key (the common case, no promise per
+ * request), through a promise for an ID token (its verification may fetch certificates).
+ */
+export type Authenticator = (headers: IncomingHttpHeaders) => AuthResult | Promise<AuthResult>;
 
 const SHA256_HEX = /^(?:sha256:)?([0-9a-f]{64})$/i;
 
@@ -65,6 +68,30 @@ function apiKeyMatches(hashes: readonly Buffer[], key: string): boolean {
   return matched;
 }
 
+/** Presented keys whose verdict is remembered, at most; the map is emptied when full. */
+const VERDICT_CACHE_SIZE = 1_024;
+
+/**
+ * {@link apiKeyMatches} once per distinct presented key: a client sends the same key on every
+ * request, and its SHA-256 was most of the cost of authenticating one. Verdicts of wrong keys
+ * are remembered too, so a hit tells nothing about a key's validity that the answer does not;
+ * the comparison with the stored digests stays constant-time. Keys live only in this map (in
+ * memory, like the request headers), never in logs; a flood of distinct keys empties it, which
+ * only costs the hashes again.
+ */
+function cachedApiKeyMatcher(hashes: readonly Buffer[]): (key: string) => boolean {
+  const verdicts = new Map<string, boolean>();
+  return (key) => {
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = apiKeyMatches(hashes, key);
+      if (verdicts.size >= VERDICT_CACHE_SIZE) verdicts.clear();
+      verdicts.set(key, verdict);
+    }
+    return verdict;
+  };
+}
+
 /** Options for {@link createAuthenticator}. */
 export interface AuthOptions {
   /** SHA-256 digests of the accepted API keys (see {@link parseApiKeyHashes}). */
@@ -79,12 +106,11 @@ export interface AuthOptions {
   readonly disabled?: boolean | undefined;
 }
 
-const unauthorized = (message: string): AuthResult => ({
-  ok: false,
-  status: 401,
-  code: 'UNAUTHENTICATED',
-  message,
-});
+const unauthorized = (message: string): AuthResult =>
+  Object.freeze({ ok: false, status: 401, code: 'UNAUTHENTICATED', message });
+
+const API_KEY_OK: AuthResult = Object.freeze({ ok: true, principal: 'api-key' });
+const UNKNOWN_API_KEY = unauthorized('unknown API key');
 
 /**
  * API keys (`X-API-Key`, stored hashed) and, optionally, Google-signed OIDC ID tokens
@@ -93,46 +119,56 @@ const unauthorized = (message: string): AuthResult => ({
  * someone not allowed: 403. Neither keys nor tokens are ever logged or echoed.
  */
 export function createAuthenticator(options: AuthOptions): Authenticator {
-  if (options.disabled === true) return () => Promise.resolve({ ok: true, principal: 'anonymous' });
+  if (options.disabled === true) {
+    const anonymous: AuthResult = Object.freeze({ ok: true, principal: 'anonymous' });
+    return () => anonymous;
+  }
   const hashes = options.apiKeyHashes;
+  const apiKeyValid = cachedApiKeyMatcher(hashes);
   const audience = options.oidcAudience;
   const allowed = new Set((options.oidcAllowedEmails ?? []).map((email) => email.toLowerCase()));
   const client = audience === undefined ? undefined : (options.oauthClient ?? new OAuth2Client());
-  return async (headers) => {
+  const missing = unauthorized(
+    hashes.length > 0 && client !== undefined
+      ? 'send an X-API-Key header or a Google ID token (Authorization: Bearer)'
+      : hashes.length > 0
+        ? 'send an X-API-Key header'
+        : 'send a Google ID token (Authorization: Bearer)',
+  );
+  const verifyIdToken = async (
+    verifier: OAuth2Client,
+    idToken: string,
+    tokenAudience: string,
+  ): Promise<AuthResult> => {
+    let email: string | undefined;
+    try {
+      const ticket = await verifier.verifyIdToken({ idToken, audience: tokenAudience });
+      const payload = ticket.getPayload();
+      email = payload?.email_verified === true ? payload.email?.toLowerCase() : undefined;
+    } catch {
+      return unauthorized('invalid ID token');
+    }
+    if (email === undefined || !allowed.has(email)) {
+      return {
+        ok: false,
+        status: 403,
+        code: 'PERMISSION_DENIED',
+        message: 'this identity may not send events',
+      };
+    }
+    return { ok: true, principal: email };
+  };
+  return (headers) => {
     const key = header(headers, 'x-api-key');
     if (key !== undefined && hashes.length > 0) {
-      return apiKeyMatches(hashes, key)
-        ? { ok: true, principal: 'api-key' }
-        : unauthorized('unknown API key');
+      return apiKeyValid(key) ? API_KEY_OK : UNKNOWN_API_KEY;
     }
     const authorization = header(headers, 'authorization');
     const bearer =
       authorization === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
     if (bearer !== undefined && client !== undefined && audience !== undefined) {
-      let email: string | undefined;
-      try {
-        const ticket = await client.verifyIdToken({ idToken: bearer, audience });
-        const payload = ticket.getPayload();
-        email = payload?.email_verified === true ? payload.email?.toLowerCase() : undefined;
-      } catch {
-        return unauthorized('invalid ID token');
-      }
-      if (email === undefined || !allowed.has(email)) {
-        return {
-          ok: false,
-          status: 403,
-          code: 'PERMISSION_DENIED',
-          message: 'this identity may not send events',
-        };
-      }
-      return { ok: true, principal: email };
+      return verifyIdToken(client, bearer, audience);
     }
-    return unauthorized(
-      hashes.length > 0 && client !== undefined
-        ? 'send an X-API-Key header or a Google ID token (Authorization: Bearer)'
-        : hashes.length > 0
-          ? 'send an X-API-Key header'
-          : 'send a Google ID token (Authorization: Bearer)',
-    );
+    return missing;
   };
 }

@@ -225,6 +225,32 @@ describe('POST /events', () => {
     expect(await response.json()).toMatchObject({ error: { code: 'UNAVAILABLE' } });
   });
 
+  it('answers 503 when Pub/Sub does not confirm within PUBLISH_TIMEOUT_MS, and keeps serving', async () => {
+    // The batch window holds the publishes far longer than the deadline.
+    const { ingest, topic, auth } = await setup({
+      PUBLISH_TIMEOUT_MS: '150',
+      PUBSUB_BATCH_MAX_MS: '1500',
+      PUBSUB_BATCH_MAX_MESSAGES: '1000',
+    });
+    const answers = await Promise.all(
+      ['late-1', 'late-2'].map((id) => ingest.post('/events', event({ id }), auth)),
+    );
+    for (const answer of answers) {
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('retry-after')).toBe('1');
+      expect(await answer.json()).toMatchObject({
+        error: { code: 'UNAVAILABLE', message: expect.stringMatching(/within 150 ms/) as string },
+      });
+    }
+    // Not lost, only unconfirmed in time: the events land once the batch goes out.
+    await waitUntil(
+      () => topic.count('late-1') === 1 && topic.count('late-2') === 1,
+      10_000,
+      () => `${topic.messages.length} messages`,
+    );
+    expect(ingest.app.ingest.stats().inFlightRequests).toBe(0);
+  });
+
   it('answers 503 before it is started', async () => {
     const config = loadConfig(
       HttpIngestEnv,

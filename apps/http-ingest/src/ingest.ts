@@ -13,7 +13,13 @@ import {
   type StatsDescription,
   type StopOptions,
 } from '@tributary/messagepipeline';
-import { deferred, Lifecycle, within, type Deferred } from '@tributary/messagepipeline/kernel';
+import {
+  DeadlineQueue,
+  deferred,
+  Lifecycle,
+  within,
+  type Deferred,
+} from '@tributary/messagepipeline/kernel';
 import { sendJson, type HttpRoute } from '@tributary/runtime';
 import Fastify, {
   type FastifyError,
@@ -22,7 +28,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { Authenticator } from './auth.js';
+import type { Authenticator, AuthResult } from './auth.js';
 import {
   batchSchema,
   EventId,
@@ -110,6 +116,27 @@ interface BatchItemResult {
 
 const encoder = new TextEncoder();
 
+/** The label sets of one route's metrics, built once: no label object per request. */
+class RouteLabels {
+  readonly route: string;
+  readonly duration: { readonly route: string };
+  readonly #byStatus = new Map<number, { readonly route: string; readonly status: string }>();
+
+  constructor(route: string) {
+    this.route = route;
+    this.duration = { route };
+  }
+
+  status(status: number): { readonly route: string; readonly status: string } {
+    let labels = this.#byStatus.get(status);
+    if (labels === undefined) {
+      labels = { route: this.route, status: String(status) };
+      this.#byStatus.set(status, labels);
+    }
+    return labels;
+  }
+}
+
 const DESTINATION_CODES: ReadonlySet<string> = new Set([
   'NOT_FOUND',
   'PERMISSION_DENIED',
@@ -123,6 +150,8 @@ class HttpIngestImpl implements HttpIngest {
   readonly #authenticate: Authenticator;
   readonly #maxInFlight: number;
   readonly #publishTimeoutMs: number;
+  /** The publish deadline of every request, on one timer (not one per request). */
+  readonly #deadlines: DeadlineQueue;
   readonly #retryAfter: string;
   readonly #recent: RecentIds;
   readonly #counters = new SummaryCounters();
@@ -139,6 +168,7 @@ class HttpIngestImpl implements HttpIngest {
     this.#authenticate = options.authenticate;
     this.#maxInFlight = options.maxInFlightRequests ?? 256;
     this.#publishTimeoutMs = options.publishTimeoutMs ?? 30_000;
+    this.#deadlines = new DeadlineQueue(this.#publishTimeoutMs);
     this.#retryAfter = String(options.retryAfterSeconds ?? 1);
     this.#recent = new RecentIds(options.idempotencyCacheSize ?? 10_000);
     this.#logger = (options.logger ?? silentLogger).child({ component: 'http-ingest' });
@@ -180,11 +210,16 @@ class HttpIngestImpl implements HttpIngest {
     app.setNotFoundHandler((request, reply) =>
       reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.url}` } }),
     );
-    // Route-level hooks: the other routes pay nothing for them.
-    const admit = (route: string) => ({
-      onRequest: (request: FastifyRequest, reply: FastifyReply) =>
-        this.#admit(route, request, reply),
-    });
+    // Route-level hooks: the other routes pay nothing for them. Callback style: an API key is
+    // checked synchronously, without a promise per request.
+    const admit = (route: string) => {
+      const labels = new RouteLabels(route);
+      return {
+        onRequest: (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+          this.#admit(labels, request, reply, done);
+        },
+      };
+    };
     app.post('/events', admit('/events'), (request, reply) => this.#single(request, reply));
     app.post('/events/batch', admit('/events/batch'), (request, reply) =>
       this.#batch(request, reply, batch),
@@ -252,40 +287,69 @@ class HttpIngestImpl implements HttpIngest {
     return this.#counters.summary();
   }
 
-  /** The in-flight bound (429) and authentication (401/403), before the body is read. */
-  async #admit(route: string, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /**
+   * The in-flight bound (429) and authentication (401/403), before the body is read; `done()`
+   * lets the request through, an answer here ends it.
+   */
+  #admit(
+    labels: RouteLabels,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: () => void,
+  ): void {
     const startedAt = performance.now();
     if (this.#inFlight >= this.#maxInFlight) {
       this.#counters.refusedRequests += 1;
-      this.#observe(route, reply, startedAt);
+      this.#observe(labels, reply, startedAt, false);
       reply.header('retry-after', this.#retryAfter);
-      return this.#refuse(
+      this.#refuse(
         reply,
         429,
         'TOO_MANY_REQUESTS',
         `${this.#maxInFlight} requests in flight; retry later`,
       );
+      return;
     }
     this.#inFlight += 1;
-    reply.raw.once('close', () => {
-      this.#inFlight -= 1;
-      if (this.#inFlight === 0 && this.#idle !== undefined) this.#idle.resolve(undefined);
-      this.#requests?.inc({ route, status: String(reply.statusCode) });
-      this.#duration?.observe({ route }, (performance.now() - startedAt) / 1000);
-    });
-    const auth = await this.#authenticate(request.headers);
-    if (!auth.ok) {
-      this.#counters.refusedRequests += 1;
-      if (auth.status === 401) reply.header('www-authenticate', 'Bearer, ApiKey');
-      return this.#refuse(reply, auth.status, auth.code, auth.message);
+    this.#observe(labels, reply, startedAt, true);
+    const auth = this.#authenticate(request.headers);
+    if (!(auth instanceof Promise)) {
+      this.#admitted(auth, reply, done);
+      return;
     }
+    auth.then(
+      (result) => {
+        this.#admitted(result, reply, done);
+      },
+      (error: unknown) => {
+        this.#logger.error({ err: error }, 'authentication failed');
+        this.#refuse(reply, 500, 'INTERNAL', 'internal error');
+      },
+    );
   }
 
-  /** Counts a shed request once its answer is out. */
-  #observe(route: string, reply: FastifyReply, startedAt: number): void {
-    reply.raw.once('close', () => {
-      this.#requests?.inc({ route, status: String(reply.statusCode) });
-      this.#duration?.observe({ route }, (performance.now() - startedAt) / 1000);
+  #admitted(auth: AuthResult, reply: FastifyReply, done: () => void): void {
+    if (auth.ok) {
+      done();
+      return;
+    }
+    this.#counters.refusedRequests += 1;
+    if (auth.status === 401) reply.header('www-authenticate', 'Bearer, ApiKey');
+    this.#refuse(reply, auth.status, auth.code, auth.message);
+  }
+
+  /**
+   * Counts the request once its answer is out or its connection closed; an admitted one also
+   * leaves the in-flight count then.
+   */
+  #observe(labels: RouteLabels, reply: FastifyReply, startedAt: number, admitted: boolean): void {
+    reply.raw.on('close', () => {
+      if (admitted) {
+        this.#inFlight -= 1;
+        if (this.#inFlight === 0 && this.#idle !== undefined) this.#idle.resolve(undefined);
+      }
+      this.#requests?.inc(labels.status(reply.statusCode));
+      this.#duration?.observe(labels.duration, (performance.now() - startedAt) / 1000);
     });
   }
 
@@ -461,16 +525,33 @@ class HttpIngestImpl implements HttpIngest {
       },
     });
     if (given) this.#recent.remember(id, publish);
-    const outcome = await within(publish, this.#publishTimeoutMs);
-    if (outcome.kind === 'timeout') {
-      throw TributaryError.transient(
-        'TIMEOUT',
-        `Pub/Sub did not confirm within ${this.#publishTimeoutMs} ms`,
-      );
-    }
-    const messageId = await publish; // settled: rejects here with the publish error
+    const messageId = await this.#confirmed(publish);
     this.#counters.published(Date.now() - receivedAt.getTime());
     return { messageId, duplicate: false };
+  }
+
+  /** `publish`, or a TIMEOUT error once the publish deadline passed without its confirmation. */
+  #confirmed(publish: Promise<string>): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const deadline = this.#deadlines.add(() => {
+        reject(
+          TributaryError.transient(
+            'TIMEOUT',
+            `Pub/Sub did not confirm within ${this.#publishTimeoutMs} ms`,
+          ),
+        );
+      });
+      publish.then(
+        (messageId) => {
+          deadline.cancel();
+          resolve(messageId);
+        },
+        (error: unknown) => {
+          deadline.cancel();
+          reject(isTributaryError(error) ? error : toTributaryError(error));
+        },
+      );
+    });
   }
 
   #publishFailure(error: unknown): { status: 500 | 503; detail: ErrorDetail } {

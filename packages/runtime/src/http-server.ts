@@ -164,9 +164,19 @@ export function createHealthServer(options: HealthServerOptions = {}): HealthSer
   }
   for (const route of options.routes ?? []) addRoute(route);
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const failed = (error: unknown, method: string, path: string, res: ServerResponse): void => {
+    logger.error({ err: error, method, path }, 'request handler failed');
+    if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+    else res.destroy();
+  };
+
+  // Synchronous for a synchronous handler: a request to an app route (the ingest API, say)
+  // costs no promise or microtask here.
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const method = (req.method ?? 'GET').toUpperCase();
-    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
     const byMethod = routes.get(path);
     if (byMethod === undefined) {
       sendJson(res, 404, { error: 'not found', path });
@@ -178,18 +188,21 @@ export function createHealthServer(options: HealthServerOptions = {}): HealthSer
       sendJson(res, 405, { error: 'method not allowed', path, allow }, { allow });
       return;
     }
+    let result: void | Promise<void>;
     try {
-      await handler(req, res);
+      result = handler(req, res);
     } catch (error) {
-      logger.error({ err: error, method, path }, 'request handler failed');
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-      else res.destroy();
+      failed(error, method, path, res);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        failed(error, method, path, res);
+      });
     }
   };
 
-  const server = createServer((req, res) => {
-    void handle(req, res);
-  });
+  const server = createServer(handle);
 
   const lifecycle = new Lifecycle('http server', {
     start: async () => {

@@ -7,6 +7,8 @@ export { backoffDelayMs, resolveBackoff } from './backoff.js';
 export type { BackoffOptions, BackoffPolicy, Jitter } from './backoff.js';
 export { sleep, within } from './deadline.js';
 export type { Settled } from './deadline.js';
+export { DeadlineQueue } from './deadline-queue.js';
+export type { QueuedDeadline } from './deadline-queue.js';
 export { deferred } from './deferred.js';
 export type { Deferred } from './deferred.js';
 export { Deque } from './deque.js';
