@@ -1,5 +1,5 @@
 import { createGzip } from 'node:zlib';
-import type { Message } from '@tributary/messagepipeline';
+import type { Attributes, Message } from '@tributary/messagepipeline';
 
 /** One archived message: the message and its payload as one-line JSON text, if it is JSON. */
 export interface ArchiveRecord {
@@ -47,13 +47,58 @@ export function readJsonPayload(data: Uint8Array): { json: string | undefined; v
 export function jsonLine(record: ArchiveRecord): string {
   const message = record.message;
   const head =
-    `{"id":${JSON.stringify(message.id)},"publishTime":"${message.publishTime.toISOString()}",` +
-    `"attributes":${JSON.stringify(message.attributes)},` +
+    `{"id":${JSON.stringify(message.id)},"publishTime":"${isoTime(message.publishTime)}",` +
+    `"attributes":${attributesJson(message.attributes)},` +
     `"enrichment":${JSON.stringify(message.enrichment)},`;
   if (record.json !== undefined) return `${head}"payload":${record.json}}\n`;
   const data = message.data;
   const base64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
   return `${head}"payloadBase64":"${base64}"}\n`;
+}
+
+// The two costliest parts of a line after the payload, reused from the line before when they
+// are the same text: a batch's messages mostly share the second of their publish time and the
+// same attributes. Each gives exactly the text `toISOString()` / `JSON.stringify` would.
+let lastSecond = Number.NaN;
+let lastSecondIso = '';
+const lastKeys: string[] = [];
+const lastValues: string[] = [];
+let lastAttributesJson = '{}';
+
+/** `date.toISOString()`, reusing the text up to the milliseconds for times in the same second. */
+function isoTime(date: Date): string {
+  const time = date.getTime();
+  // Years 1970 to 9999 only: toISOString's text has this fixed shape there.
+  if (!(time >= 0 && time <= 253_402_300_799_999)) return date.toISOString();
+  const millis = time % 1000;
+  const second = time - millis;
+  if (second !== lastSecond) {
+    lastSecondIso = new Date(second).toISOString().slice(0, 20); // 2026-12-01T00:00:00.
+    lastSecond = second;
+  }
+  return `${lastSecondIso}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${String(millis)}Z`;
+}
+
+/** `JSON.stringify(attributes)`, reused when the names, their order and the values repeat. */
+function attributesJson(attributes: Attributes): string {
+  let index = 0;
+  let same = true;
+  for (const name in attributes) {
+    if (lastKeys[index] !== name || lastValues[index] !== attributes[name]) {
+      same = false;
+      break;
+    }
+    index++;
+  }
+  if (same && index === lastKeys.length) return lastAttributesJson;
+  lastKeys.length = 0;
+  lastValues.length = 0;
+  for (const name in attributes) {
+    lastKeys.push(name);
+    lastValues.push(attributes[name] ?? '');
+  }
+  lastAttributesJson = JSON.stringify(attributes);
+  return lastAttributesJson;
 }
 
 /**

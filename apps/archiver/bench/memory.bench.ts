@@ -1,0 +1,348 @@
+// Memory: a flood of FLOOD messages over KEYS keys through the archiver's real pipeline, in a
+// child process of its own whose RSS (VmRSS from /proc, every 100 ms) is sampled from here.
+//   ours:      the child runs the app's composition (composeArchiver, as main.ts builds it) over
+//              the in-memory broker transport (what `npm start` runs), its subscription bounded as
+//              the local flow bounds it (100,000 messages / 256 MiB, a 10-minute ack deadline),
+//              and publishes FLOOD messages of ~200 B, each with one of KEYS `device` attributes
+//              in turn, as fast as the archiver takes them (at most PENDING published and not yet
+//              delivered: Pub/Sub would hold that backlog on its servers, not in this process).
+//              The archiver writes them to our local GCS server, which runs here, outside the
+//              measured process. Sampled from the first publish until every message is acked
+//              (each one only after its object is written). Three runs (VARIANTS): node's
+//              defaults, then V8 heap caps, with the byte budget each names.
+//   baselines: (1) the same child, archiver composed and started, idle for IDLE_SECONDS before
+//              the flood: what the process costs before any message; (2) a child with the same
+//              broker, subscription and publisher but no archiver: a consumer that acks each
+//              message as it arrives, over the same flood: what the flood costs without the
+//              archiver's batches.
+// The archiver's variables are ARCHIVER_ENV and the variant's BUFFER_BUDGET_BYTES: every key
+// open at once (MAX_OPEN_KEYS = KEYS), so the byte budget is what binds.
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Storage } from '@google-cloud/storage';
+import { startGcsServer } from '@tributary/local-gcp';
+import { silentLogger, type MessageConsumer } from '@tributary/messagepipeline';
+import { createBrokerTransport, createInMemoryBroker } from '@tributary/messagepipeline/broker';
+import { createMetricsRegistry, loadConfig } from '@tributary/runtime';
+import { composeArchiver } from '../src/app.js';
+import { ArchiverEnv } from '../src/config.js';
+
+const FLOOD = Number(process.env['BENCH_FLOOD'] ?? 1_000_000);
+const KEYS = 10_000;
+const IDLE_SECONDS = 5;
+/** Messages published and not yet delivered, at most (see the publish loop). */
+const PENDING = 5_000;
+const PROJECT = 'bench-proj';
+const MB = 1024 * 1024;
+/** The archiver's variables besides the names (the rest are the app's defaults). */
+const ARCHIVER_ENV: Record<string, string> = {
+  KEY_TEMPLATE: '{yyyy}/{MM}/{dd}/{attributes.device}',
+  MAX_OPEN_KEYS: String(KEYS),
+};
+/**
+ * The subscription bound of the local flow (apps/cli's startLocalFlow), which counts delivered
+ * but unacked messages too, and a long ack deadline: the in-memory broker does not extend leases
+ * as the Pub/Sub client does, and a batch may wait BATCH_MAX_WAIT_MS (60 s) for its key.
+ */
+const SUBSCRIPTION = {
+  maxBacklogMessages: 100_000,
+  maxBacklogBytes: 256 * MB,
+  ackDeadlineMs: 600_000,
+};
+
+type Mode = 'archiver' | 'ack-only';
+type ToParent =
+  | { type: 'ready' }
+  | { type: 'progress'; acked: number; heapMb: number; externalMb: number }
+  | { type: 'done'; acked: number; stats: Record<string, number> };
+
+/** ~200 B of telemetry JSON for message `i`. */
+function payload(i: number): Uint8Array {
+  return Buffer.from(
+    JSON.stringify({
+      device_id: `dev-${String(i % KEYS).padStart(5, '0')}`,
+      ts: new Date(1_767_225_600_000 + i * 10).toISOString(),
+      seq: i,
+      value: Math.round((15 + (i % 200) / 10) * 100) / 100,
+      readings: ['t', 'h', 'p'].map((name, k) => ({ name, value: (i % 50) + k / 10 })),
+    }),
+  );
+}
+
+// ---- the measured child ------------------------------------------------------------------
+
+async function child(mode: Mode, gcsUrl: string, bucket: string, budget: string): Promise<void> {
+  const send = (message: ToParent): void => {
+    process.send?.(message);
+  };
+  const broker = createInMemoryBroker();
+  broker.createTopic('in');
+  broker.createSubscription('archive', { topic: 'in', ...SUBSCRIPTION });
+  let stop: () => Promise<void>;
+  let stats: () => Record<string, number> = () => ({});
+  if (mode === 'archiver') {
+    const storage = new Storage({ apiEndpoint: gcsUrl, projectId: PROJECT });
+    const app = await composeArchiver(
+      loadConfig(ArchiverEnv, {
+        GOOGLE_CLOUD_PROJECT: PROJECT,
+        SUBSCRIPTION: 'archive',
+        BUCKET: bucket,
+        ...ARCHIVER_ENV,
+        BUFFER_BUDGET_BYTES: budget,
+      }),
+      {
+        logger: silentLogger,
+        registry: createMetricsRegistry(),
+        transport: createBrokerTransport(broker),
+        storage,
+      },
+    );
+    const services = Object.values(app.services);
+    for (const service of services) await service.start();
+    stop = async () => {
+      for (const service of services.reverse()) await service.stop({ timeoutMs: 30_000 });
+    };
+    stats = () => {
+      const s = app.app.sink.stats();
+      return {
+        objectsWritten: s.objectsWritten,
+        recordsWritten: s.recordsWritten,
+        pressureFlushes: s.pressureFlushes,
+        bytesUncompressed: s.bytesUncompressed,
+        bytesCompressed: s.bytesCompressed,
+      };
+    };
+  } else {
+    // The same broker, subscription and prefetch bound, no archiver: ack on arrival.
+    const consumer: MessageConsumer = broker.consumer('archive', { maxPrefetchMessages: 1_000 });
+    await consumer.start();
+    const loop = (async () => {
+      for await (const message of consumer) message.ack();
+    })();
+    stop = async () => {
+      await consumer.stop();
+      await loop;
+    };
+  }
+  send({ type: 'ready' });
+  await new Promise<void>((resolve) =>
+    process.once('message', () => {
+      resolve();
+    }),
+  );
+
+  const acked = (): number => broker.subscriptionStats('archive').acked;
+  const progress = setInterval(() => {
+    const usage = process.memoryUsage();
+    send({
+      type: 'progress',
+      acked: acked(),
+      heapMb: Math.round(usage.heapUsed / MB),
+      externalMb: Math.round(usage.external / MB),
+    });
+  }, 100);
+  const producer = broker.producer('in');
+  await producer.start();
+  for (let i = 0; i < FLOOD; i++) {
+    // Pub/Sub keeps a backlog on its servers; the in-memory broker keeps it in this process. Held
+    // to PENDING messages here, so the figure is the archiver's, not a 100,000-message backlog's.
+    if (i % 100 === 0) {
+      while (broker.subscriptionStats('archive').pendingMessages > PENDING) await sleep(1);
+    }
+    await producer.publish({
+      data: payload(i),
+      attributes: { device: `dev-${String(i % KEYS).padStart(5, '0')}` },
+    });
+  }
+  while (acked() < FLOOD) await sleep(50);
+  clearInterval(progress);
+  send({ type: 'done', acked: acked(), stats: stats() });
+  await producer.stop();
+  await stop();
+  await broker.close();
+}
+
+// ---- the sampling parent ----------------------------------------------------------------
+
+/** Resident set size of a process, in bytes (Linux). */
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+  if (kb === undefined) throw new Error(`no VmRSS for pid ${String(pid)}`);
+  return Number(kb) * 1024;
+}
+
+interface Run {
+  idlePeak: number;
+  /** [RSS, messages acked] every 100 ms from the first publish to the last ack. */
+  samples: [number, number][];
+  seconds: number;
+  stats: Record<string, number>;
+  /** Set when the process died during the flood (a V8 heap cap too small, say). */
+  died?: string;
+}
+
+async function runChild(mode: Mode, gcsUrl: string, variant: Variant): Promise<Run> {
+  const script = process.argv[1] ?? '';
+  const proc: ChildProcess = fork(script, ['child', mode, gcsUrl, variant.bucket, variant.budget], {
+    execArgv: variant.nodeArgs,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exit = new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  let acked = 0;
+  let done: Extract<ToParent, { type: 'done' }> | undefined;
+  let ready = false as boolean;
+  let heap = { heapMb: 0, externalMb: 0 };
+  proc.on('message', (message: ToParent) => {
+    if (message.type === 'ready') ready = true;
+    else if (message.type === 'progress') {
+      acked = message.acked;
+      heap = message;
+    } else done = message;
+  });
+  const pid = proc.pid ?? 0;
+  const failIfExited = (): void => {
+    if (proc.exitCode !== null) throw new Error(`${mode} child exited ${String(proc.exitCode)}`);
+  };
+  while (!ready) {
+    failIfExited();
+    await sleep(20);
+  }
+  let idlePeak = 0;
+  const idleStarted = performance.now();
+  while (performance.now() - idleStarted < IDLE_SECONDS * 1000) {
+    idlePeak = Math.max(idlePeak, rssOf(pid));
+    await sleep(100);
+  }
+  const samples: [number, number][] = [];
+  const started = performance.now();
+  proc.send('go');
+  while (done === undefined) {
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      const died = `the process died (exit ${String(proc.exitCode ?? proc.signalCode)}) after ${String(acked)} of ${String(FLOOD)} acked`;
+      return { idlePeak, samples, seconds: (performance.now() - started) / 1000, stats: {}, died };
+    }
+    if (performance.now() - started > 1_800_000)
+      throw new Error(`${mode}: ${acked} acked in 30 min`);
+    let rss: number;
+    try {
+      rss = rssOf(pid);
+    } catch {
+      await sleep(10); // it exited between the check and the read
+      continue;
+    }
+    samples.push([rss, acked]);
+    if (process.env['BENCH_DEBUG'] !== undefined && samples.length % 50 === 0) {
+      process.stderr.write(
+        `${mode} ${String(acked)} acked, ${String(Math.round(rssOf(pid) / MB))} MB, heap ${String(heap.heapMb)} MB, external ${String(heap.externalMb)} MB\n`,
+      );
+    }
+    await sleep(100);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const code = await exit;
+  if (code !== 0) throw new Error(`${mode} child exited ${String(code)}`);
+  if (done.acked < FLOOD) throw new Error(`${mode}: only ${done.acked} acked`);
+  return { idlePeak, samples, seconds, stats: done.stats };
+}
+
+/** RSS in MB when `fraction` of the flood had been acked. */
+function rssAt(run: Run, fraction: number): number {
+  const sample = run.samples.find(([, acked]) => acked >= FLOOD * fraction) ?? run.samples.at(-1);
+  return Math.round((sample?.[0] ?? 0) / MB);
+}
+
+const peakOf = (run: Run): number => Math.round(Math.max(...run.samples.map(([rss]) => rss)) / MB);
+
+/** One archiver run: its BUFFER_BUDGET_BYTES and the node options of its process. */
+interface Variant {
+  readonly label: string;
+  readonly bucket: string;
+  readonly budget: string;
+  readonly nodeArgs: string[];
+}
+
+/**
+ * Node's defaults first (V8 sizes the heap from the machine's memory and collects lazily), then
+ * the same budget under a V8 heap cap, then half the budget under a smaller cap.
+ */
+const VARIANTS: Variant[] = [
+  { label: 'node defaults', bucket: 'bench-defaults', budget: '16MiB', nodeArgs: [] },
+  {
+    label: '--max-old-space-size=192',
+    bucket: 'bench-capped-192',
+    budget: '16MiB',
+    nodeArgs: ['--max-old-space-size=192'],
+  },
+  {
+    label: '--max-old-space-size=128',
+    bucket: 'bench-capped-128',
+    budget: '8MiB',
+    nodeArgs: ['--max-old-space-size=128'],
+  },
+];
+
+async function parent(): Promise<void> {
+  const loadBefore = loadavg()[0] ?? 0;
+  const gcsServer = await startGcsServer({ port: 0 });
+  try {
+    const storage = new Storage({ apiEndpoint: gcsServer.url, projectId: PROJECT });
+    const results: { variant: Variant; run: Run; files: number }[] = [];
+    for (const variant of VARIANTS) {
+      await storage.createBucket(variant.bucket);
+      const run = await runChild('archiver', gcsServer.url, variant);
+      const [files] = await storage.bucket(variant.bucket).getFiles({ autoPaginate: true });
+      results.push({ variant, run, files: files.length });
+    }
+    const plain = await runChild('ack-only', gcsServer.url, {
+      label: 'ack-only',
+      bucket: 'unused',
+      budget: '1',
+      nodeArgs: [],
+    });
+    const describe = ({ run, files }: { run: Run; files: number }): string => {
+      const s = run.stats;
+      if (run.died !== undefined) {
+        return `${run.died}; RSS before the flood ${String(Math.round(run.idlePeak / MB))} MB, peak until then ${String(peakOf(run))} MB`;
+      }
+      return `RSS before the flood ${String(Math.round(run.idlePeak / MB))} MB (the same process idle ${String(IDLE_SECONDS)} s), at 10/50/90 % of the messages acked ${String(rssAt(run, 0.1))}/${String(rssAt(run, 0.5))}/${String(rssAt(run, 0.9))} MB, peak ${String(peakOf(run))} MB; ${String(FLOOD)} msgs in ${run.seconds.toFixed(0)} s (${String(Math.round(FLOOD / run.seconds))} msg/s); ${String(s['objectsWritten'])} objects (${String(files)} in the bucket), ${String(s['recordsWritten'])} records, ${String(s['pressureFlushes'])} pressure flushes, ${((s['bytesUncompressed'] ?? 0) / MB).toFixed(0)} MB of JSON Lines -> ${((s['bytesCompressed'] ?? 0) / MB).toFixed(0)} MB gzip`;
+    };
+    const common = `archiver variables ${Object.entries(ARCHIVER_ENV)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(
+        ' ',
+      )}, the rest default; subscription bound ${String(SUBSCRIPTION.maxBacklogMessages)} msgs / 256 MiB; baseline 2, the same flood through the same broker to a consumer acking on arrival (no archiver): before ${String(Math.round(plain.idlePeak / MB))} MB, 10/50/90 % ${String(rssAt(plain, 0.1))}/${String(rssAt(plain, 0.5))}/${String(rssAt(plain, 0.9))} MB, peak ${String(peakOf(plain))} MB, ${plain.seconds.toFixed(0)} s; load avg ${loadBefore.toFixed(2)} before, ${loadavg()[0]?.toFixed(2) ?? '?'} after, on ${String(availableParallelism())} cores`;
+    for (const result of results) {
+      const label = `${result.variant.label}, BUFFER_BUDGET_BYTES=${result.variant.budget}`;
+      const peak = peakOf(result.run);
+      const idle = Math.round(result.run.idlePeak / MB);
+      process.stdout.write(
+        `BENCH ${JSON.stringify({
+          name: `archiver RSS, ${String(FLOOD)} messages over ${String(KEYS)} keys (composition over the in-memory broker, child process, ${label})`,
+          value: peak,
+          unit: 'MB',
+          baseline: idle,
+          ratio: Number((peak / idle).toFixed(2)),
+          target: 'peak <= 256 MB, flat',
+          peakRssMb: peak,
+          notes: `${describe(result)}; ${common}`,
+        })}\n`,
+      );
+    }
+  } finally {
+    await gcsServer.stop();
+  }
+}
+
+// The client prefers STORAGE_EMULATOR_HOST to apiEndpoint: the private server is meant.
+delete process.env['STORAGE_EMULATOR_HOST'];
+if (process.argv[2] === 'child') {
+  const [mode, gcsUrl, bucket, budget] = process.argv.slice(3);
+  await child(mode as Mode, gcsUrl ?? '', bucket ?? '', budget ?? '');
+} else {
+  await parent();
+}
+process.exit(0);
