@@ -1,10 +1,20 @@
-import { deferred, type Deferred } from '@tributary/messagepipeline/kernel';
-
 /**
  * Loads one batch of distinct keys; resolves index for index with `keys`, an `Error` in the
  * place of a key that failed alone.
  */
 export type BatchLoader<K, R> = (keys: readonly K[]) => Promise<readonly (R | Error)[]>;
+
+type Settle = (value: unknown) => void;
+
+// One executor shared by every load: it hands the promise's resolving functions out through
+// these two slots, so a load allocates its promise and nothing else of its own (no closure, no
+// deferred object).
+let takenResolve: Settle = () => undefined;
+let takenReject: Settle = () => undefined;
+const takeResolvers = (resolve: Settle, reject: Settle): void => {
+  takenResolve = resolve;
+  takenReject = reject;
+};
 
 /**
  * DataLoader-style coalescing: every `load()` of one event-loop turn joins one batch (distinct
@@ -15,7 +25,11 @@ export type BatchLoader<K, R> = (keys: readonly K[]) => Promise<readonly (R | Er
 export class Coalescer<K, R> {
   readonly #loader: BatchLoader<K, R>;
   readonly #maxBatchSize: number;
-  #pending = new Map<K, Deferred<R>>();
+  // The turn's distinct keys (in order) with their promises, and the resolving functions of
+  // those promises at the same positions.
+  #pending = new Map<K, Promise<R>>();
+  #resolves: Settle[] = [];
+  #rejects: Settle[] = [];
   #scheduled = false;
   /** Batches sent to the loader so far. */
   batches = 0;
@@ -26,16 +40,17 @@ export class Coalescer<K, R> {
   }
 
   load(key: K): Promise<R> {
-    let waiting = this.#pending.get(key);
-    if (waiting === undefined) {
-      waiting = deferred<R>();
-      this.#pending.set(key, waiting);
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(this.#dispatch);
-      }
+    const waiting = this.#pending.get(key);
+    if (waiting !== undefined) return waiting;
+    const promise = new Promise<R>(takeResolvers as (resolve: (value: R) => void) => void);
+    this.#pending.set(key, promise);
+    this.#resolves.push(takenResolve);
+    this.#rejects.push(takenReject);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#dispatch);
     }
-    return waiting.promise;
+    return promise;
   }
 
   loadMany(keys: readonly K[]): Promise<R[]> {
@@ -44,25 +59,38 @@ export class Coalescer<K, R> {
 
   readonly #dispatch = (): void => {
     this.#scheduled = false;
-    const pending = this.#pending;
+    const keys = Array.from(this.#pending.keys());
+    const resolves = this.#resolves;
+    const rejects = this.#rejects;
     this.#pending = new Map();
-    const keys = [...pending.keys()];
+    this.#resolves = [];
+    this.#rejects = [];
     for (let from = 0; from < keys.length; from += this.#maxBatchSize) {
-      const batch = keys.slice(from, from + this.#maxBatchSize);
       this.batches++;
-      this.#loader(batch).then(
-        (results) => {
-          batch.forEach((key, index) => {
-            const result = results[index];
-            // A loader fails one key by answering an Error in its place.
-            if (result instanceof Error) pending.get(key)?.reject(result);
-            else pending.get(key)?.resolve(result as R);
-          });
-        },
-        (error: unknown) => {
-          for (const key of batch) pending.get(key)?.reject(error);
-        },
-      );
+      this.#send(keys, resolves, rejects, from, Math.min(keys.length, from + this.#maxBatchSize));
     }
   };
+
+  #send(
+    keys: readonly K[],
+    resolves: readonly Settle[],
+    rejects: readonly Settle[],
+    from: number,
+    to: number,
+  ): void {
+    const batch = from === 0 && to === keys.length ? keys : keys.slice(from, to);
+    this.#loader(batch).then(
+      (results) => {
+        for (let i = from; i < to; i++) {
+          const result = results[i - from];
+          // A loader fails one key by answering an Error in its place.
+          if (result instanceof Error) (rejects[i] as Settle)(result);
+          else (resolves[i] as Settle)(result);
+        }
+      },
+      (error: unknown) => {
+        for (let i = from; i < to; i++) (rejects[i] as Settle)(error);
+      },
+    );
+  }
 }

@@ -13,8 +13,23 @@ export function encodeEntry(lookup: Lookup<unknown>): string {
     : `{"v":${CODEC_VERSION},"m":true}`;
 }
 
+// What encodeEntry writes before a value (JSON.stringify keeps the insertion order of `v`, `d`).
+const VALUE_PREFIX = `{"v":${CODEC_VERSION},"d":`;
+const CLOSING_BRACE = 0x7d;
+
 /** The entry of `text`, or `undefined` when it is not a version 1 entry (a counted error). */
 export function decodeEntry(text: string): Lookup<unknown> | undefined {
+  // Fast path for the shape encodeEntry writes: parse only the value, without building the
+  // envelope object. When the inner text is one JSON value, `{"v":1,"d":<it>}` means exactly
+  // that value, so the answer is the one of the full parse below; anything else takes that path.
+  if (text.startsWith(VALUE_PREFIX) && text.charCodeAt(text.length - 1) === CLOSING_BRACE) {
+    try {
+      const value: unknown = JSON.parse(text.slice(VALUE_PREFIX.length, -1));
+      if (value !== null) return { found: true, value };
+    } catch {
+      // Not one value (e.g. more fields follow it): the full parse decides.
+    }
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

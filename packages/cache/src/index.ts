@@ -9,7 +9,14 @@ export type {
   SetOptions,
   Store,
 } from './ports.js';
-export { createLruLayer, DEFAULT_LRU_OPTIONS, lruStatsDescription } from './lru-layer.js';
+export {
+  createLruLayer,
+  DEFAULT_LRU_OPTIONS,
+  estimateEntryBytes,
+  estimateHeapBytes,
+  LRU_ENTRY_OVERHEAD_BYTES,
+  lruStatsDescription,
+} from './lru-layer.js';
 export type { LruLayer, LruLayerOptions, LruStats } from './lru-layer.js';
 export {
   createRedisLayer,

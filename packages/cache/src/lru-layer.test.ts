@@ -1,5 +1,12 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { createLruLayer } from './lru-layer.js';
+import {
+  createLruLayer,
+  estimateEntryBytes,
+  estimateHeapBytes,
+  LRU_ENTRY_OVERHEAD_BYTES,
+} from './lru-layer.js';
 import {
   describeFetcherContract,
   describeStoreContract,
@@ -97,5 +104,111 @@ describe('LRU layer', () => {
   it('refuses invalid options, naming them', () => {
     expect(() => createLruLayer({ maxEntries: 0 })).toThrow("'maxEntries' must be an integer >= 1");
     expect(() => createLruLayer({ ttlMs: -1 })).toThrow("'ttlMs'");
+  });
+});
+
+// V8's collector, exposed at run time (vitest's workers do not start with --expose-gc).
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** The heap growth of filling a layer with `count` entries made by `entry` (none kept elsewhere). */
+function measuredFill(
+  count: number,
+  entry: (i: number) => [string, unknown],
+): { perEntryMeasured: number; perEntryCounted: number } {
+  const layer = createLruLayer<string, object | string>({
+    maxEntries: count,
+    maxBytes: 2 ** 31,
+    ttlMs: 3_600_000,
+  });
+  // All synchronous from here to the second reading: nothing else allocates in between.
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < count; i++) {
+    const [key, value] = entry(i);
+    layer.write([{ key, lookup: { found: true, value: value as object | string } }]);
+  }
+  gc();
+  gc();
+  const grown = process.memoryUsage().heapUsed - before;
+  const stats = layer.stats();
+  if (stats.entries !== count) throw new Error(`${stats.entries} entries, not ${count}`);
+  return { perEntryMeasured: grown / count, perEntryCounted: stats.bytes / count };
+}
+
+// JSON.parse builds values as a Redis or Firestore layer hands them over: fresh objects and
+// strings (V8 shares JSON string values of up to 10 characters; these are longer and unique).
+const fromJson = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+describe('LRU layer byte accounting', () => {
+  it('estimates the heap of known shapes', () => {
+    expect(estimateHeapBytes('abcdefgh')).toBe(24); // 16 header + 8 one-byte characters
+    expect(estimateHeapBytes('abcdefghi')).toBe(32); // rounded up to 8
+    expect(estimateHeapBytes('\u20ac'.repeat(8))).toBe(32); // two bytes a character
+    expect(estimateHeapBytes(7)).toBe(0); // a small integer lives in its slot
+    expect(estimateHeapBytes(2.5)).toBe(16); // a heap number
+    expect(estimateHeapBytes(true) + estimateHeapBytes(null)).toBe(0);
+    expect(estimateHeapBytes({ a: 1, b: 'abcdefgh' })).toBe(24 + 2 * 8 + 24);
+    expect(estimateHeapBytes([1, 2.5])).toBe(48 + 2 * 8 + 16);
+    expect(estimateEntryBytes('k', undefined)).toBe(LRU_ENTRY_OVERHEAD_BYTES + 24);
+  });
+
+  it('counts what a fill really adds to the heap, within 15 %', () => {
+    const shapes: [string, (i: number) => [string, unknown]][] = [
+      [
+        'device record',
+        (i) => [
+          `device-${i}`,
+          fromJson({
+            name: `pump number ${i}`,
+            location: `north-field-${i}`,
+            installed: `2024-05-01T00:00:${i}Z`,
+            depthM: 12.5 + i,
+            alarms: i,
+          }),
+        ],
+      ],
+      ['string', (i) => [`key-${i}`, fromJson(`value ${i} `.padEnd(60, 'x'))]],
+      [
+        'nested',
+        (i) => [
+          `k${i}`,
+          fromJson({
+            a: [1, 2.5, `element-${i}`],
+            b: { c: true, d: null, e: `${'y'.repeat(100)}${i}` },
+          }),
+        ],
+      ],
+      ['small', (i) => [`d${i}`, fromJson({ n: i })]],
+    ];
+    for (const [shape, entry] of shapes) {
+      const { perEntryMeasured, perEntryCounted } = measuredFill(20_000, entry);
+      expect(
+        Math.abs(perEntryCounted / perEntryMeasured - 1),
+        `${shape}: counted ${perEntryCounted.toFixed(1)} B per entry, measured ${perEntryMeasured.toFixed(1)} B`,
+      ).toBeLessThan(0.15);
+    }
+  });
+
+  it('keeps the heap it holds within maxBytes', () => {
+    const maxBytes = 2 * 2 ** 20;
+    const layer = createLruLayer<string, object>({ maxEntries: 1_000_000, maxBytes });
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 50_000; i++) {
+      layer.write([
+        {
+          key: `device-${i}`,
+          lookup: { found: true, value: fromJson({ name: `pump number ${i}` }) },
+        },
+      ]);
+    }
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(layer.stats().bytes).toBeLessThanOrEqual(maxBytes);
+    expect(layer.stats().evictions).toBeGreaterThan(0);
+    // Up to 20 % over: the key map's hash table keeps evicted entries' slots until it rehashes.
+    expect(grown).toBeLessThan(maxBytes * 1.2);
   });
 });

@@ -164,9 +164,8 @@ class RedisLayerImpl<V> implements RedisLayer<V> {
     return this.#coalescer.loadMany(keys);
   }
 
-  async get(key: string): Promise<V | undefined> {
-    const lookup = await this.#coalescer.load(key);
-    return lookup?.found === true ? lookup.value : undefined;
+  get(key: string): Promise<V | undefined> {
+    return this.#coalescer.load(key).then(valueOf<V>);
   }
 
   async getMany(keys: readonly string[]): Promise<(V | undefined)[]> {
@@ -232,38 +231,48 @@ class RedisLayerImpl<V> implements RedisLayer<V> {
     return Math.max(1, Math.round(base * (1 - this.#jitter * this.#random())));
   }
 
-  /** The keys grouped so each group is one command: all of them, or one group per hash slot. */
-  #groups(keys: readonly string[]): string[][] {
-    if (!this.#cluster) return [keys.map((key) => this.#prefix + key)];
-    const bySlot = new Map<number, string[]>();
-    for (const key of keys) {
+  async #mget(keys: readonly string[]): Promise<(Lookup<V> | undefined)[]> {
+    const startedAt = performance.now();
+    const count = keys.length;
+    const texts: (string | null)[] = new Array<string | null>(count);
+    try {
+      if (this.#cluster) await this.#mgetBySlot(keys, texts);
+      else {
+        const full = new Array<string>(count);
+        for (let i = 0; i < count; i++) full[i] = this.#prefix + (keys[i] as string);
+        const reply = await this.#client.mget(full);
+        for (let i = 0; i < count; i++) texts[i] = reply[i] ?? null;
+      }
+    } catch (error) {
+      this.#errors++;
+      this.#observe('read', 'error', count, startedAt);
+      throw unavailable(`redis MGET failed: ${describe(error)}`, error);
+    }
+    this.#observe('read', 'ok', count, startedAt);
+    const lookups = new Array<Lookup<V> | undefined>(count);
+    for (let i = 0; i < count; i++) lookups[i] = this.#decode(texts[i] as string | null);
+    return lookups;
+  }
+
+  /** On a Cluster: one `MGET` per hash slot, the answers put back at their keys' positions. */
+  async #mgetBySlot(keys: readonly string[], texts: (string | null)[]): Promise<void> {
+    const bySlot = new Map<number, { keys: string[]; positions: number[] }>();
+    keys.forEach((key, position) => {
       const full = this.#prefix + key;
       const slot = calculateSlot(full);
       const group = bySlot.get(slot);
-      if (group === undefined) bySlot.set(slot, [full]);
-      else group.push(full);
-    }
-    return [...bySlot.values()];
-  }
-
-  async #mget(keys: readonly string[]): Promise<(Lookup<V> | undefined)[]> {
-    const startedAt = performance.now();
-    let texts: Map<string, string | null>;
-    try {
-      const groups = this.#groups(keys);
-      const replies = await Promise.all(groups.map((group) => this.#client.mget(group)));
-      texts = new Map();
-      groups.forEach((group, g) => {
-        const reply = replies[g] ?? [];
-        group.forEach((key, i) => texts.set(key, reply[i] ?? null));
-      });
-    } catch (error) {
-      this.#errors++;
-      this.#observe('read', 'error', keys.length, startedAt);
-      throw unavailable(`redis MGET failed: ${describe(error)}`, error);
-    }
-    this.#observe('read', 'ok', keys.length, startedAt);
-    return keys.map((key) => this.#decode(texts.get(this.#prefix + key) ?? null));
+      if (group === undefined) bySlot.set(slot, { keys: [full], positions: [position] });
+      else {
+        group.keys.push(full);
+        group.positions.push(position);
+      }
+    });
+    await Promise.all(
+      Array.from(bySlot.values(), async ({ keys: group, positions }) => {
+        const reply = await this.#client.mget(group);
+        positions.forEach((position, i) => (texts[position] = reply[i] ?? null));
+      }),
+    );
   }
 
   #decode(text: string | null): Lookup<V> | undefined {
@@ -359,6 +368,11 @@ class RedisLayerImpl<V> implements RedisLayer<V> {
       durationMs: performance.now() - startedAt,
     });
   }
+}
+
+/** The value a lookup found; `undefined` for a miss or a remembered absence. */
+function valueOf<V>(lookup: Lookup<V> | undefined): V | undefined {
+  return lookup?.found === true ? lookup.value : undefined;
 }
 
 function unavailable(message: string, cause: unknown): TributaryError {

@@ -69,13 +69,16 @@ const enricher = createEnricher({
 
 const passThrough = constantEnrichment({ name: 'device d1', location: 'site-2' });
 
+// Extra Node flags for both children, e.g. MEMORY_BENCH_NODE_FLAGS=--max-old-space-size=96 to see
+// RSS with the old space capped.
+const nodeFlags = (process.env['MEMORY_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
 const mode = process.argv[2];
 if (mode !== 'ours' && mode !== 'raw') {
   // The parent: runs each mode in a fresh process and reports.
   const results = (['raw', 'ours'] as const).map((child) => {
     const run = spawnSync(
       process.execPath,
-      ['--expose-gc', fileURLToPath(import.meta.url), child],
+      ['--expose-gc', ...nodeFlags, fileURLToPath(import.meta.url), child],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
@@ -95,7 +98,7 @@ if (mode !== 'ours' && mode !== 'raw') {
       ratio: Number(((ours.peak - raw.peak) / limit).toFixed(2)),
       target: `ours - raw < the LRU byte limit (${mb(limit)} MB), flat`,
       peakRssMb: mb(ours.peak),
-      notes: `ratio = (ours - raw peak) / byte limit; ours: ${describe(ours)}, LRU ${ours.lru}; raw: ${describe(raw)}; load avg ${loadavg()[0]?.toFixed(2) ?? '?'} on ${String(availableParallelism())} cores`,
+      notes: `ratio = (ours - raw peak) / byte limit; ours: ${describe(ours)}, LRU ${ours.lru}; raw: ${describe(raw)}; load avg ${loadavg()[0]?.toFixed(2) ?? '?'} on ${String(availableParallelism())} cores; node flags: --expose-gc ${nodeFlags.join(' ')}`,
     })}`,
   );
   process.exit(0);
