@@ -280,6 +280,8 @@ const VARIANTS: Variant[] = [
   {
     label: '--max-old-space-size=128',
     bucket: 'bench-capped-128',
+    // The app holds max(BUFFER_BUDGET_BYTES, BATCH_MAX_BYTES): with the default 16 MiB batches
+    // this budget is 16 MiB in effect.
     budget: '8MiB',
     nodeArgs: ['--max-old-space-size=128'],
   },
