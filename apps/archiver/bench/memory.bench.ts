@@ -9,20 +9,21 @@
 //              The archiver writes them to our local GCS server, which runs here, outside the
 //              measured process. Sampled from the first publish until every message is acked
 //              (each one only after its object is written). Three runs (VARIANTS): node's
-//              defaults, then V8 heap caps, with the byte budget each names.
+//              defaults at the app's default window, a wider window, and a V8 heap cap.
 //   baselines: (1) the same child, archiver composed and started, idle for IDLE_SECONDS before
 //              the flood: what the process costs before any message; (2) a child with the same
 //              broker, subscription and publisher but no archiver: a consumer that acks each
 //              message as it arrives, over the same flood: what the flood costs without the
 //              archiver's batches.
-// The archiver's variables are ARCHIVER_ENV and the variant's BUFFER_BUDGET_BYTES: every key
-// open at once (MAX_OPEN_KEYS = KEYS), so the byte budget is what binds.
+// The archiver's variables are ARCHIVER_ENV and the variant's MAX_IN_FLIGHT_MESSAGES: every key
+// open at once (MAX_OPEN_KEYS = KEYS), and the byte budget (128 MiB of message bytes) far from
+// reached, so the consumer's in-flight window is what binds what the archiver holds.
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Storage } from '@google-cloud/storage';
+import { Storage, type Bucket } from '@google-cloud/storage';
 import { startGcsServer } from '@tributary/local-gcp';
 import { silentLogger, type MessageConsumer } from '@tributary/messagepipeline';
 import { createBrokerTransport, createInMemoryBroker } from '@tributary/messagepipeline/broker';
@@ -74,7 +75,7 @@ function payload(i: number): Uint8Array {
 
 // ---- the measured child ------------------------------------------------------------------
 
-async function child(mode: Mode, gcsUrl: string, bucket: string, budget: string): Promise<void> {
+async function child(mode: Mode, gcsUrl: string, bucket: string, window: string): Promise<void> {
   const send = (message: ToParent): void => {
     process.send?.(message);
   };
@@ -91,7 +92,7 @@ async function child(mode: Mode, gcsUrl: string, bucket: string, budget: string)
         SUBSCRIPTION: 'archive',
         BUCKET: bucket,
         ...ARCHIVER_ENV,
-        BUFFER_BUDGET_BYTES: budget,
+        MAX_IN_FLIGHT_MESSAGES: window,
       }),
       {
         logger: silentLogger,
@@ -187,7 +188,7 @@ interface Run {
 
 async function runChild(mode: Mode, gcsUrl: string, variant: Variant): Promise<Run> {
   const script = process.argv[1] ?? '';
-  const proc: ChildProcess = fork(script, ['child', mode, gcsUrl, variant.bucket, variant.budget], {
+  const proc: ChildProcess = fork(script, ['child', mode, gcsUrl, variant.bucket, variant.window], {
     execArgv: variant.nodeArgs,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -257,52 +258,50 @@ function rssAt(run: Run, fraction: number): number {
 
 const peakOf = (run: Run): number => Math.round(Math.max(...run.samples.map(([rss]) => rss)) / MB);
 
-/** One archiver run: its BUFFER_BUDGET_BYTES and the node options of its process. */
+/** One archiver run: its MAX_IN_FLIGHT_MESSAGES and the node options of its process. */
 interface Variant {
   readonly label: string;
   readonly bucket: string;
-  readonly budget: string;
+  readonly window: string;
   readonly nodeArgs: string[];
 }
 
 /**
- * Node's defaults first (V8 sizes the heap from the machine's memory and collects lazily), then
- * the same budget under a V8 heap cap, then half the budget under a smaller cap.
+ * The app's defaults (a 20,000-message window; V8 sizes the heap from the machine's memory and
+ * collects lazily), then a window 2.5 times wider (bigger objects, more held), then the default
+ * window under a V8 heap cap.
  */
 const VARIANTS: Variant[] = [
-  { label: 'node defaults', bucket: 'bench-defaults', budget: '16MiB', nodeArgs: [] },
-  {
-    label: '--max-old-space-size=192',
-    bucket: 'bench-capped-192',
-    budget: '16MiB',
-    nodeArgs: ['--max-old-space-size=192'],
-  },
+  { label: 'node defaults', bucket: 'bench-defaults', window: '20000', nodeArgs: [] },
+  { label: 'node defaults', bucket: 'bench-wide', window: '50000', nodeArgs: [] },
   {
     label: '--max-old-space-size=128',
     bucket: 'bench-capped-128',
-    // The app holds max(BUFFER_BUDGET_BYTES, BATCH_MAX_BYTES): with the default 16 MiB batches
-    // this budget is 16 MiB in effect.
-    budget: '8MiB',
+    window: '20000',
     nodeArgs: ['--max-old-space-size=128'],
   },
 ];
 
 async function parent(): Promise<void> {
   const loadBefore = loadavg()[0] ?? 0;
-  const gcsServer = await startGcsServer({ port: 0 });
-  try {
-    const storage = new Storage({ apiEndpoint: gcsServer.url, projectId: PROJECT });
-    const results: { variant: Variant; run: Run; files: number }[] = [];
-    for (const variant of VARIANTS) {
+  const results: { variant: Variant; run: Run; files: number }[] = [];
+  for (const variant of VARIANTS) {
+    // A server per run: it keeps every object in memory, and a run can write 500,000.
+    const gcsServer = await startGcsServer({ port: 0 });
+    try {
+      const storage = new Storage({ apiEndpoint: gcsServer.url, projectId: PROJECT });
       await storage.createBucket(variant.bucket);
       const run = await runChild('archiver', gcsServer.url, variant);
-      const [files] = await storage.bucket(variant.bucket).getFiles({ autoPaginate: true });
-      results.push({ variant, run, files: files.length });
+      results.push({ variant, run, files: await countObjects(storage.bucket(variant.bucket)) });
+    } finally {
+      await gcsServer.stop();
     }
-    const plain = await runChild('ack-only', gcsServer.url, {
+  }
+  {
+    const plain = await runChild('ack-only', 'http://127.0.0.1:9', {
       label: 'ack-only',
       bucket: 'unused',
-      budget: '1',
+      window: '1',
       nodeArgs: [],
     });
     const describe = ({ run, files }: { run: Run; files: number }): string => {
@@ -318,7 +317,7 @@ async function parent(): Promise<void> {
         ' ',
       )}, the rest default; subscription bound ${String(SUBSCRIPTION.maxBacklogMessages)} msgs / 256 MiB; baseline 2, the same flood through the same broker to a consumer acking on arrival (no archiver): before ${String(Math.round(plain.idlePeak / MB))} MB, 10/50/90 % ${String(rssAt(plain, 0.1))}/${String(rssAt(plain, 0.5))}/${String(rssAt(plain, 0.9))} MB, peak ${String(peakOf(plain))} MB, ${plain.seconds.toFixed(0)} s; load avg ${loadBefore.toFixed(2)} before, ${loadavg()[0]?.toFixed(2) ?? '?'} after, on ${String(availableParallelism())} cores`;
     for (const result of results) {
-      const label = `${result.variant.label}, BUFFER_BUDGET_BYTES=${result.variant.budget}`;
+      const label = `${result.variant.label}, MAX_IN_FLIGHT_MESSAGES=${result.variant.window}`;
       const peak = peakOf(result.run);
       const idle = Math.round(result.run.idlePeak / MB);
       process.stdout.write(
@@ -334,16 +333,30 @@ async function parent(): Promise<void> {
         })}\n`,
       );
     }
-  } finally {
-    await gcsServer.stop();
   }
+}
+
+/** Objects in `bucket`, a page at a time (a listing of 500,000 File objects would not fit). */
+async function countObjects(bucket: Bucket): Promise<number> {
+  let count = 0;
+  let pageToken: string | undefined;
+  do {
+    const [files, next] = await bucket.getFiles({
+      autoPaginate: false,
+      maxResults: 5_000,
+      ...(pageToken === undefined ? {} : { pageToken }),
+    });
+    count += files.length;
+    pageToken = (next as { pageToken?: string } | null)?.pageToken;
+  } while (pageToken !== undefined);
+  return count;
 }
 
 // The client prefers STORAGE_EMULATOR_HOST to apiEndpoint: the private server is meant.
 delete process.env['STORAGE_EMULATOR_HOST'];
 if (process.argv[2] === 'child') {
-  const [mode, gcsUrl, bucket, budget] = process.argv.slice(3);
-  await child(mode as Mode, gcsUrl ?? '', bucket ?? '', budget ?? '');
+  const [mode, gcsUrl, bucket, window] = process.argv.slice(3);
+  await child(mode as Mode, gcsUrl ?? '', bucket ?? '', window ?? '');
 } else {
   await parent();
 }

@@ -78,8 +78,7 @@ export function createArchiveSink(options: ArchiveSinkOptions): ArchiveSink {
     bytesUncompressed: 0,
     bytesCompressed: 0,
   };
-  const keyOf = new WeakMap<ArchiveRecord, string>();
-  const service = createBatchingService<ArchiveRecord>({
+  const service = createBatchingService<KeyedRecord>({
     ...options,
     stage: options.stage ?? 'archiver',
     transformer: (original) => {
@@ -87,19 +86,15 @@ export function createArchiveSink(options: ArchiveSinkOptions): ArchiveSink {
       // One that is not a valid envelope is archived as it came: the archive keeps everything.
       const message = unwrapEnvelope(original);
       const { json, value } = readJsonPayload(message.data);
-      const record: ArchiveRecord = { message, json };
-      keyOf.set(
-        record,
-        template.key({
-          publishTime: message.publishTime,
-          attributes: message.attributes,
-          enrichment: message.enrichment,
-          payload: value,
-        }),
-      );
-      return emit(record);
+      const key = template.key({
+        publishTime: message.publishTime,
+        attributes: message.attributes,
+        enrichment: message.enrichment,
+        payload: value,
+      });
+      return emit({ message, json, key });
     },
-    key: (item) => keyOf.get(item.payload) ?? '',
+    key: (item) => item.payload.key,
     processor: async (items, _signal, context) => {
       const records = items.map((item) => item.payload);
       const result = await uploader.upload(context.key ?? '', records);
@@ -123,6 +118,11 @@ export function createArchiveSink(options: ArchiveSinkOptions): ArchiveSink {
     health: () => service.health(),
     stats: () => ({ ...service.stats(), ...counts }),
   };
+}
+
+/** A record and the key its batch is named by. */
+interface KeyedRecord extends ArchiveRecord {
+  readonly key: string;
 }
 
 function unwrapEnvelope(message: Message): Message {

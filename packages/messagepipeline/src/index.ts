@@ -12,9 +12,11 @@ export { createMessage, deriveMessage, attributesSize } from './message.js';
 export type { Attributes, Message, MessageChanges, MessageInit, Outcome } from './message.js';
 export type { ComponentHealth, HealthReporter, Service, StopOptions } from './lifecycle.js';
 export type { StatDescription, StatsDescription, StatsSource } from './stats.js';
-export { reportsHeldWork } from './ports.js';
+export { inFlightWindowOf, reportsHeldWork } from './ports.js';
 export type {
+  FlowControlledConsumer,
   HeldWorkReporter,
+  InFlightWindow,
   MessageConsumer,
   MessageProducer,
   OutgoingMessage,

@@ -52,6 +52,31 @@ export function reportsHeldWork<C extends MessageConsumer>(
   );
 }
 
+/** The flow-control window of a consumer: see {@link FlowControlledConsumer}. */
+export interface InFlightWindow {
+  /** Unsettled messages at which the consumer hands out no more. */
+  readonly messages: number;
+  /** Unsettled bytes (data plus attributes) that the next message may not take it past. */
+  readonly bytes: number;
+}
+
+/**
+ * An optional capability of a {@link MessageConsumer}: it hands out no further message while
+ * `inFlightWindow.messages` are unsettled, or while the next one would take the unsettled bytes
+ * past `inFlightWindow.bytes` (with none unsettled, a message is always handed out). A stage that
+ * holds messages for later (a batching sink) flushes before it fills the window; otherwise it would
+ * wait for a message the consumer hands out only after a held one settles.
+ */
+export interface FlowControlledConsumer extends MessageConsumer {
+  /** `undefined` when the consumer is not bounded. */
+  readonly inFlightWindow: InFlightWindow | undefined;
+}
+
+/** The consumer's flow-control window, when it has one. */
+export function inFlightWindowOf(consumer: MessageConsumer): InFlightWindow | undefined {
+  return (consumer as Partial<FlowControlledConsumer>).inFlightWindow;
+}
+
 /** A message to publish. */
 export interface OutgoingMessage {
   readonly data: Uint8Array;

@@ -478,9 +478,15 @@ function inProcessHooks(onExit: (code: number) => void): ProcessHooks {
  * A subscription's backlog counts what is delivered and not yet acked, and the sinks ack a batch
  * only once it is written (after up to `batchMaxWaitMs`): the broker's default bound (2,000)
  * would cap the flow at 2,000 messages per batch window. Pub/Sub keeps its backlog on the
- * server; here it is bounded still, by count and bytes.
+ * server; here it is bounded still, by count and bytes. The broker does not extend leases as the
+ * Pub/Sub client does, so the ack deadline is ten minutes, well past the archiver's default
+ * 60 s batch age plus its upload: a batch waiting its full age is not redelivered meanwhile.
  */
-const SUBSCRIPTION_BOUNDS = { maxBacklogMessages: 100_000, maxBacklogBytes: 256 * 1024 * 1024 };
+const SUBSCRIPTION_BOUNDS = {
+  maxBacklogMessages: 100_000,
+  maxBacklogBytes: 256 * 1024 * 1024,
+  ackDeadlineMs: 600_000,
+};
 
 function createBrokerResources(broker: InMemoryBroker, names: FlowNames): void {
   for (const topic of [names.raw, names.enriched, names.deadLetter]) broker.createTopic(topic);

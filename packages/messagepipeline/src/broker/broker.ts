@@ -4,7 +4,7 @@ import { requireInteger, requireName } from '../kernel/validate.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import type { HealthReporter } from '../lifecycle.js';
-import type { MessageProducer, PollingConsumer } from '../ports.js';
+import type { FlowControlledConsumer, MessageProducer, PollingConsumer } from '../ports.js';
 import { InMemoryConsumer } from './consumer.js';
 import { DEFAULT_CLIENT_OPTIONS, resolveSubscriptionOptions } from './options.js';
 import type {
@@ -48,7 +48,7 @@ export interface InMemoryBroker {
   consumer(
     subscription: string,
     options?: InMemoryConsumerOptions,
-  ): PollingConsumer & HealthReporter;
+  ): PollingConsumer & FlowControlledConsumer & HealthReporter;
   /** @throws {@link TributaryError} `NOT_FOUND` */
   subscriptionStats(name: string): SubscriptionStats;
   stats(): BrokerStats;
@@ -126,12 +126,23 @@ class InMemoryBrokerImpl implements InMemoryBroker {
   consumer(
     subscription: string,
     options: InMemoryConsumerOptions = {},
-  ): PollingConsumer & HealthReporter {
+  ): PollingConsumer & FlowControlledConsumer & HealthReporter {
     this.#checkOpen();
     const source = this.#subscription(subscription);
-    const maxPrefetch = options.maxPrefetchMessages ?? DEFAULT_CLIENT_OPTIONS.maxPrefetchMessages;
-    requireInteger('maxPrefetchMessages', maxPrefetch);
-    const consumer = new InMemoryConsumer(source, options.name ?? subscription, maxPrefetch);
+    const consumer = new InMemoryConsumer(source, options.name ?? subscription, {
+      maxPrefetchMessages: requireInteger(
+        'maxPrefetchMessages',
+        options.maxPrefetchMessages ?? DEFAULT_CLIENT_OPTIONS.maxPrefetchMessages,
+      ),
+      maxInFlightMessages:
+        options.maxInFlightMessages === undefined
+          ? Infinity
+          : requireInteger('maxInFlightMessages', options.maxInFlightMessages),
+      maxInFlightBytes:
+        options.maxInFlightBytes === undefined
+          ? Infinity
+          : requireInteger('maxInFlightBytes', options.maxInFlightBytes),
+    });
     this.#consumers.add(consumer);
     void consumer.done.then(() => this.#consumers.delete(consumer));
     return consumer;

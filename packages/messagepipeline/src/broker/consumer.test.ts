@@ -167,4 +167,65 @@ describe('in-memory consumer', () => {
     looping = false;
     expect(ranDuringLoop).toBe(true);
   });
+
+  describe('in-flight window', () => {
+    it('yields no more than maxInFlightMessages unsettled; an ack, a nack or an expiry frees one', async () => {
+      broker.createSubscription('raw-short', { topic: 'raw', ackDeadlineMs: 50 });
+      await publish(6);
+      const consumer = broker.consumer('raw-short', { maxInFlightMessages: 2 });
+      expect(consumer.inFlightWindow).toEqual({ messages: 2, bytes: Infinity });
+      const [first, second] = await pull(consumer, 2);
+      expect(consumer.poll()).toBeUndefined();
+      const third = iterator(consumer).next();
+      expect(await isPending(third)).toBe(true);
+      first?.ack();
+      const thirdResult = await third;
+      expect(thirdResult.done === false && text(thirdResult.value)).toBe('2');
+      // Full again: a nack frees a place (the next prefetched message takes it; the nacked one
+      // went back to the backlog).
+      const fourth = iterator(consumer).next();
+      expect(await isPending(fourth)).toBe(true);
+      second?.nack();
+      const fourthResult = await fourth;
+      expect(fourthResult.done === false && text(fourthResult.value)).toBe('3');
+      // Both places held and nothing settled: only the ack deadline's expiry (50 ms) frees them.
+      const fifth = iterator(consumer).next();
+      expect(await isPending(fifth)).toBe(true);
+      expect(broker.subscriptionStats('raw-short').expired).toBe(0);
+      await fifth;
+      expect(broker.subscriptionStats('raw-short').expired).toBeGreaterThan(0);
+      await consumer.stop();
+    });
+
+    it('bounds bytes too, but a message bigger than the window goes out alone', async () => {
+      const producer = broker.producer('raw');
+      await producer.publish({ data: new Uint8Array(60) });
+      await producer.publish({ data: new Uint8Array(60) });
+      await producer.publish({ data: new Uint8Array(500) });
+      const consumer = broker.consumer('raw-a', { maxInFlightBytes: 100 });
+      const [first] = await pull(consumer, 1);
+      expect(consumer.poll()).toBeUndefined();
+      first?.ack();
+      const [second] = await pull(consumer, 1);
+      second?.ack();
+      const [big] = await pull(consumer, 1);
+      expect(big?.data.byteLength).toBe(500);
+      big?.ack();
+      await consumer.stop();
+    });
+
+    it('is unbounded unless asked, and reports no window then', async () => {
+      await publish(50);
+      const consumer = broker.consumer('raw-a', { maxPrefetchMessages: 10 });
+      expect(consumer.inFlightWindow).toBeUndefined();
+      expect(await pull(consumer, 50)).toHaveLength(50);
+      await consumer.stop();
+    });
+
+    it('rejects a bad bound, naming it', () => {
+      expect(() => broker.consumer('raw-a', { maxInFlightMessages: 0 })).toThrow(
+        /maxInFlightMessages/,
+      );
+    });
+  });
 });

@@ -1,7 +1,7 @@
 import { setImmediate } from 'node:timers';
 import type { Message } from '../message.js';
-import type { PollingConsumer } from '../ports.js';
-import type { Entry } from './entry.js';
+import type { FlowControlledConsumer, InFlightWindow, PollingConsumer } from '../ports.js';
+import type { DeliveryOwner, Entry } from './entry.js';
 import type { Subscription, Waiter } from './subscription.js';
 import { Lifecycle } from '../kernel/lifecycle.js';
 import { TributaryError } from '../errors.js';
@@ -16,18 +16,43 @@ const DONE: IteratorResult<Message> = Object.freeze({ done: true, value: undefin
  */
 const YIELD_EVERY_MESSAGES = 1024;
 
+/** What bounds an {@link InMemoryConsumer}. */
+export interface InMemoryConsumerLimits {
+  readonly maxPrefetchMessages: number;
+  /** `Infinity` when unbounded. */
+  readonly maxInFlightMessages: number;
+  /** `Infinity` when unbounded. */
+  readonly maxInFlightBytes: number;
+}
+
 /**
  * A competing consumer of one in-memory subscription, and its own async iterator. It takes from
- * the backlog only when its iterator is pulled (at most `maxPrefetchMessages` ahead); `stop()`
- * ends the iteration and puts prefetched, never-yielded messages back at the front of the
- * backlog. Messages already yielded stay outstanding until acked, nacked or expired.
+ * the backlog only when its iterator is pulled (at most `maxPrefetchMessages` ahead), and, when
+ * bounded, yields no more while its in-flight window is full (as the Pub/Sub client's flow control
+ * does); `stop()` ends the iteration and puts prefetched, never-yielded messages back at the front
+ * of the backlog. Messages already yielded stay outstanding until acked, nacked or expired.
  */
 export class InMemoryConsumer
-  implements PollingConsumer, HealthReporter, AsyncIterator<Message>, Waiter
+  implements
+    PollingConsumer,
+    FlowControlledConsumer,
+    HealthReporter,
+    AsyncIterator<Message>,
+    Waiter,
+    DeliveryOwner
 {
   readonly name: string;
   readonly #subscription: Subscription;
   readonly #maxPrefetch: number;
+  readonly #maxInFlight: number;
+  readonly #maxInFlightBytes: number;
+  /** Told of this consumer's deliveries ending; only when bounded. */
+  readonly #owner: DeliveryOwner | undefined;
+  readonly inFlightWindow: InFlightWindow | undefined;
+  #inFlight = 0;
+  #inFlightBytes = 0;
+  /** The window is full: nothing is yielded until a delivery ends. */
+  #blocked = false;
   /** Prefetched entries, `#index` up to `#end`; allocated once, at full size. */
   readonly #buffer: (Entry | undefined)[];
   readonly #lifecycle: Lifecycle;
@@ -40,11 +65,18 @@ export class InMemoryConsumer
   #stopped = false;
   #sinceWait = 0;
 
-  constructor(subscription: Subscription, name: string, maxPrefetchMessages: number) {
+  constructor(subscription: Subscription, name: string, limits: InMemoryConsumerLimits) {
     this.#subscription = subscription;
     this.name = name;
-    this.#maxPrefetch = maxPrefetchMessages;
-    this.#buffer = new Array<Entry | undefined>(maxPrefetchMessages).fill(undefined);
+    this.#maxPrefetch = limits.maxPrefetchMessages;
+    this.#maxInFlight = limits.maxInFlightMessages;
+    this.#maxInFlightBytes = limits.maxInFlightBytes;
+    const bounded = this.#maxInFlight !== Infinity || this.#maxInFlightBytes !== Infinity;
+    this.#owner = bounded ? this : undefined;
+    this.inFlightWindow = bounded
+      ? { messages: this.#maxInFlight, bytes: this.#maxInFlightBytes }
+      : undefined;
+    this.#buffer = new Array<Entry | undefined>(this.#maxPrefetch).fill(undefined);
     this.#lifecycle = new Lifecycle(`consumer '${name}'`, {
       stop: () => {
         this.#returnPrefetched();
@@ -77,7 +109,9 @@ export class InMemoryConsumer
   health(): ComponentHealth {
     return this.#lifecycle.healthWhenRunning(() => ({
       ready: true,
-      detail: `${this.#end - this.#index} prefetched`,
+      detail:
+        `${this.#end - this.#index} prefetched` +
+        (this.#owner === undefined ? '' : `, ${this.#inFlight} in flight`),
     }));
   }
 
@@ -86,10 +120,7 @@ export class InMemoryConsumer
     if (this.#waiting.length === 0) {
       const entry = this.#take();
       if (entry !== undefined) {
-        const result: IteratorResult<Message> = {
-          done: false,
-          value: this.#subscription.deliver(entry),
-        };
+        const result: IteratorResult<Message> = { done: false, value: this.#deliver(entry) };
         if (++this.#sinceWait < YIELD_EVERY_MESSAGES) return Promise.resolve(result);
         this.#sinceWait = 0;
         return new Promise((resolve) => {
@@ -100,10 +131,7 @@ export class InMemoryConsumer
     this.#sinceWait = 0;
     return new Promise((resolve) => {
       this.#waiting.push(resolve);
-      if (!this.#registered) {
-        this.#registered = true;
-        this.#subscription.addWaiter(this);
-      }
+      this.#register();
     });
   }
 
@@ -117,7 +145,7 @@ export class InMemoryConsumer
     const entry = this.#take();
     if (entry === undefined) return undefined;
     this.#sinceWait++;
-    return this.#subscription.deliver(entry);
+    return this.#deliver(entry);
   }
 
   /** Ending a `for await` loop early stops the consumer. */
@@ -129,17 +157,46 @@ export class InMemoryConsumer
   /** @internal Called by the subscription when messages are waiting. */
   wake(): void {
     this.#registered = false;
+    this.#serve();
+  }
+
+  /** @internal Called by the subscription when one of this consumer's deliveries ends. */
+  unsettled(entry: Entry): void {
+    this.#inFlight--;
+    this.#inFlightBytes -= entry.size;
+    if (this.#blocked && this.#inFlight < this.#maxInFlight) {
+      this.#blocked = false;
+      // Not from inside the subscription's ack, nack or sweep: after it.
+      queueMicrotask(this.#serve);
+    }
+  }
+
+  /** Hands waiting `next()` calls what there is, then waits for the backlog or the window. */
+  readonly #serve = (): void => {
     if (this.#stopped) return;
     const waiting = this.#waiting;
     while (waiting.length > 0) {
       const entry = this.#take();
       if (entry === undefined) break;
-      waiting.shift()?.({ done: false, value: this.#subscription.deliver(entry) });
+      waiting.shift()?.({ done: false, value: this.#deliver(entry) });
     }
-    if (waiting.length > 0) {
-      this.#registered = true;
-      this.#subscription.addWaiter(this);
+    if (waiting.length > 0) this.#register();
+  };
+
+  /** Waits for the backlog, unless the window is full (then a delivery's end wakes it). */
+  #register(): void {
+    if (this.#blocked || this.#registered) return;
+    this.#registered = true;
+    this.#subscription.addWaiter(this);
+  }
+
+  #deliver(entry: Entry): Message {
+    const owner = this.#owner;
+    if (owner !== undefined) {
+      this.#inFlight++;
+      this.#inFlightBytes += entry.size;
     }
+    return this.#subscription.deliver(entry, owner);
   }
 
   /** Idempotent. Ends the iteration and returns prefetched messages to the backlog. */
@@ -162,7 +219,9 @@ export class InMemoryConsumer
     for (const resolve of waiting) resolve(DONE);
   }
 
+  /** The next prefetched entry, taking more from the backlog; `undefined` if none or blocked. */
   #take(): Entry | undefined {
+    if (this.#blocked) return undefined;
     const buffer = this.#buffer;
     if (this.#index === this.#end) {
       this.#index = 0;
@@ -170,6 +229,15 @@ export class InMemoryConsumer
       if (this.#end === 0) return undefined;
     }
     const entry = buffer[this.#index];
+    if (
+      entry !== undefined &&
+      this.#inFlight > 0 &&
+      (this.#inFlight >= this.#maxInFlight ||
+        this.#inFlightBytes + entry.size > this.#maxInFlightBytes)
+    ) {
+      this.#blocked = true;
+      return undefined;
+    }
     buffer[this.#index++] = undefined;
     return entry;
   }

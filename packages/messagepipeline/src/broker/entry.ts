@@ -16,6 +16,12 @@ export const EntryState = {
 
 export type EntryState = (typeof EntryState)[keyof typeof EntryState];
 
+/** A consumer that counts its unsettled deliveries (its flow-control window). */
+export interface DeliveryOwner {
+  /** The delivery of `entry` was acked, nacked or expired. */
+  unsettled(entry: Entry): void;
+}
+
 /**
  * One published message in one subscription: the message as stored (data and attributes are
  * shared by reference between the subscriptions of a topic, never copied) plus its delivery
@@ -37,6 +43,8 @@ export class Entry {
   tick = 0;
   prev: Entry | undefined = undefined;
   next: Entry | undefined = undefined;
+  /** The bounded consumer holding the current delivery, told when it ends. */
+  owner: DeliveryOwner | undefined = undefined;
 
   constructor(
     id: string,

@@ -73,6 +73,17 @@ export interface InMemoryConsumerOptions {
    * consumer (no ack deadline runs) and go back to the backlog when it stops. @defaultValue 32
    */
   readonly maxPrefetchMessages?: number | undefined;
+  /**
+   * Messages yielded and not yet acked, nacked or expired, at most: past it the iterator waits
+   * for one to end (the Pub/Sub client's flow control). Prefetched messages do not count.
+   * @defaultValue unbounded
+   */
+  readonly maxInFlightMessages?: number | undefined;
+  /**
+   * Bytes (data plus attributes) of those messages, at most: a message that would take them past
+   * this waits, unless none is in flight. @defaultValue unbounded
+   */
+  readonly maxInFlightBytes?: number | undefined;
   /** For logs and metrics. @defaultValue the subscription name */
   readonly name?: string | undefined;
 }
@@ -104,7 +115,12 @@ export const DEFAULT_SUBSCRIPTION_OPTIONS = Object.freeze({
 /** The consumer and producer defaults. */
 export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
   maxPrefetchMessages: 32,
-}) satisfies Required<Omit<InMemoryConsumerOptions & InMemoryProducerOptions, 'name'>>;
+}) satisfies Required<
+  Omit<
+    InMemoryConsumerOptions & InMemoryProducerOptions,
+    'name' | 'maxInFlightMessages' | 'maxInFlightBytes'
+  >
+>;
 
 const OVERFLOW_STRATEGIES: readonly string[] = ['block', 'reject'] satisfies OverflowStrategy[];
 

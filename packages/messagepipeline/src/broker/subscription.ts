@@ -5,7 +5,7 @@ import { Deque } from '../kernel/deque.js';
 import type { ResolvedSubscriptionOptions } from './options.js';
 import { DeliveredMessage } from './delivered-message.js';
 import type { Settle } from './delivered-message.js';
-import { Entry, EntryState } from './entry.js';
+import { Entry, EntryState, type DeliveryOwner } from './entry.js';
 
 /** The attributes a dead-lettered message carries besides its own, named as Pub/Sub names them. */
 export const deadLetterSourceAttributes = {
@@ -154,9 +154,13 @@ export class Subscription implements Settle {
     return n;
   }
 
-  /** Hands a leased entry to the application: starts its ack deadline, builds its message. */
-  deliver(entry: Entry): Message {
+  /**
+   * Hands a leased entry to the application: starts its ack deadline, builds its message. `owner`
+   * is told when this delivery is acked, nacked or expires.
+   */
+  deliver(entry: Entry, owner?: DeliveryOwner): Message {
     const attempt = ++entry.attempts;
+    entry.owner = owner;
     entry.state = EntryState.outstanding;
     entry.tick = this.#tick;
     this.#leased--;
@@ -246,6 +250,11 @@ export class Subscription implements Settle {
     entry.prev = undefined;
     entry.next = undefined;
     this.#outstanding--;
+    const owner = entry.owner;
+    if (owner !== undefined) {
+      entry.owner = undefined;
+      owner.unsettled(entry);
+    }
   }
 
   /** Removes an acked or dead-lettered entry and lets the next message of its key go. */

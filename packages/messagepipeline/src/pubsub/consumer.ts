@@ -16,7 +16,12 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { createMessage } from '../message.js';
 import type { Message } from '../message.js';
-import type { HeldWorkReporter, MessageConsumer } from '../ports.js';
+import type {
+  FlowControlledConsumer,
+  HeldWorkReporter,
+  InFlightWindow,
+  MessageConsumer,
+} from '../ports.js';
 import type { StatsDescription } from '../stats.js';
 import { deferred } from '../kernel/deferred.js';
 import type { Deferred } from '../kernel/deferred.js';
@@ -149,9 +154,16 @@ export const pubsubConsumerStatsDescription: StatsDescription<PubSubConsumerStat
 
 /** A {@link MessageConsumer} reading a Pub/Sub subscription through streaming pull. */
 export interface PubSubConsumer
-  extends MessageConsumer, HealthReporter, HeldWorkReporter, AsyncDisposable {
+  extends
+    MessageConsumer,
+    FlowControlledConsumer,
+    HealthReporter,
+    HeldWorkReporter,
+    AsyncDisposable {
   /** The full subscription name, `projects/<project>/subscriptions/<id>`. */
   readonly subscriptionName: string;
+  /** `maxInFlightMessages` and `maxInFlightBytes`. */
+  readonly inFlightWindow: InFlightWindow;
   stats(): PubSubConsumerStats;
 }
 
@@ -197,6 +209,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
   readonly #pubsub: PubSub;
   readonly #maxMessages: number;
   readonly #maxBytes: number;
+  readonly inFlightWindow: InFlightWindow;
   readonly #minAckDeadlineSeconds: number;
   readonly #maxAckDeadlineSeconds: number;
   readonly #maxExtensionSeconds: number;
@@ -254,6 +267,7 @@ class PubSubSubscriptionConsumer implements PubSubConsumer {
       'maxInFlightBytes',
       options.maxInFlightBytes ?? d.maxInFlightBytes,
     );
+    this.inFlightWindow = Object.freeze({ messages: this.#maxMessages, bytes: this.#maxBytes });
     // Pub/Sub's ack deadlines: 10 to 600 seconds.
     this.#minAckDeadlineSeconds = requireInteger(
       'minAckDeadlineSeconds',

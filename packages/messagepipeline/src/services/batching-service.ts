@@ -6,6 +6,7 @@ import { Deque } from '../kernel/deque.js';
 import type { HealthReporter, Service } from '../lifecycle.js';
 import type { StatsDescription } from '../stats.js';
 import type { Message } from '../message.js';
+import { inFlightWindowOf, type InFlightWindow } from '../ports.js';
 import type { FlushReason } from '../observer.js';
 import type { BatchContext, BatchProcessor, ItemFailure, ProcessableItem } from '../processor.js';
 import { retryAfter, retryDelayMs } from '../retry.js';
@@ -71,6 +72,9 @@ export interface BatchingServiceOptions<T> extends PipelineServiceOptions<T> {
    * pass it flushes open batches (reason `pressure`) until the open ones hold at most three
    * quarters of it, and intake waits until the item fits: the service never buffers beyond it
    * (an item larger than the budget alone is taken when nothing else is held). At least `maxBytes`.
+   * Whatever the budget, the held messages never fill the consumer's flow-control window, when it
+   * has one (a `FlowControlledConsumer`): at its edge open batches flush (reason `pressure`)
+   * down to half of it, so the consumer can always hand out the next message.
    * @defaultValue 67_108_864 (64 MiB) in keyed mode; unbounded otherwise (there at most
    * `maxConcurrentFlushes + 1` batches are held anyway)
    */
@@ -232,8 +236,14 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
   /** Open batches by key, in the order their oldest item arrived. */
   #open = new Map<string, Batch<T>>();
   #openBytes = 0;
+  #openItems = 0;
   /** Bytes of every batch held: open, waiting for a slot and flushing. */
   #heldBytes = 0;
+  #heldItems = 0;
+  /** The consumer's flow-control window, which the held messages must not fill. */
+  readonly #window: InFlightWindow | undefined;
+  /** The largest message seen, what the window must have room for. */
+  #largestBytes = 0;
   #pressureFlushes = 0;
   /** Closed batches waiting for a flush slot; intake waits while any does. */
   readonly #ready = new Deque<ReadyBatch<T>>();
@@ -256,6 +266,7 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
     this.#maxKeys = resolved.maxOpenKeys;
     this.#budget = resolved.maxBufferedBytes;
     this.#pressureFlush = resolved.pressureFlush;
+    this.#window = inFlightWindowOf(options.consumer);
   }
 
   stats(): BatchingServiceStats {
@@ -317,9 +328,12 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
       });
     }
     this.#open = new Map();
-    this.#openBytes = 0;
-    this.#heldBytes = 0;
-    for (const batch of this.#flushing) this.#heldBytes += batch.bytes;
+    this.#openBytes = this.#openItems = 0;
+    this.#heldBytes = this.#heldItems = 0;
+    for (const batch of this.#flushing) {
+      this.#heldBytes += batch.bytes;
+      this.#heldItems += batch.items.length;
+    }
     this.#wakeIntake();
     return nacked;
   }
@@ -405,6 +419,7 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
     }
     if (!this.#admit(key, message.size)) return this.#addWhenAdmitted(key, receivedAt, item);
     this.#push(key, receivedAt, item);
+    this.#relieveWindow();
     return this.#ready.length > 0 ? this.#waitForSlot() : undefined;
   }
 
@@ -421,6 +436,7 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
       return;
     }
     this.#push(key, receivedAt, item);
+    this.#relieveWindow();
     if (this.#ready.length > 0) await this.#waitForSlot();
   }
 
@@ -444,6 +460,23 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
     return (
       this.#ready.length === 0 && (this.#heldBytes + size <= this.#budget || this.#heldBytes === 0)
     );
+  }
+
+  /**
+   * Keeps the consumer able to hand out another message: when the held messages fill its in-flight
+   * window (its count, or its bytes with no room for a message as large as the largest seen),
+   * flushes open batches down to half the window. Otherwise intake would wait for a message the
+   * consumer hands out only after a held one settles, and held ones settle only at `maxWaitMs`.
+   */
+  #relieveWindow(): void {
+    const window = this.#window;
+    if (window === undefined) return;
+    if (this.#heldItems < window.messages && this.#heldBytes + this.#largestBytes <= window.bytes) {
+      return;
+    }
+    const items = window.messages / 2;
+    const bytes = window.bytes / 2;
+    this.#relieve(() => this.#openItems > items || this.#openBytes > bytes);
   }
 
   /** Flushes open batches, largest or oldest first (reason `pressure`), while `over()` holds. */
@@ -483,6 +516,9 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
     batch.bytes += size;
     this.#openBytes += size;
     this.#heldBytes += size;
+    this.#openItems++;
+    this.#heldItems++;
+    if (size > this.#largestBytes) this.#largestBytes = size;
     if (batch.items.length >= this.#maxItems) this.#close(batch, 'items');
     else if (batch.bytes >= this.#maxBytes) this.#close(batch, 'bytes');
   }
@@ -512,6 +548,7 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
     clearTimeout(batch.timer);
     batch.timer = undefined;
     this.#openBytes -= batch.bytes;
+    this.#openItems -= batch.items.length;
     this.#ready.push({ batch, reason });
     this.#startReady();
   }
@@ -528,6 +565,7 @@ class BatchingServiceImpl<T> extends PipelineService<T> implements BatchingServi
   #flushDone(batch: Batch<T>): void {
     if (!this.#flushing.delete(batch)) return; // dropped by forceSettle
     this.#heldBytes -= batch.bytes;
+    this.#heldItems -= batch.items.length;
     this.#startReady();
     this.#wakeIntake();
   }

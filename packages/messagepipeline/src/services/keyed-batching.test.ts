@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { deferred, type Deferred } from '../kernel/deferred.js';
 import type { PipelineEvent } from '../observer.js';
 import type { BatchProcessor, ItemFailure } from '../processor.js';
+import { createInMemoryBroker } from '../broker/broker.js';
 import { emit } from '../transformer.js';
 import { createBatchingService, type BatchingServiceOptions } from './batching-service.js';
 import { FakeConsumer, trackedMessage, turn, until } from './test-support/fake-consumer.js';
@@ -231,6 +232,44 @@ describe('BatchingService: keyed pressure', () => {
     expect(flushes.reduce((n, f) => n + f.ids.length, 0)).toBe(10_000);
     expect(reasons().filter(([, reason]) => reason === 'pressure').length).toBeGreaterThan(0);
     expect(service.stats()).toMatchObject({ openKeys: 0, bufferedBytes: 0 });
+  });
+
+  it("never fills the consumer's in-flight window: flushes by pressure instead of waiting maxWaitMs", async () => {
+    // 300 messages over 60 keys through a broker consumer that yields at most 30 unsettled: no
+    // key reaches maxItems and maxWaitMs is a minute, so without the window every batch would wait
+    // that minute with the consumer blocked.
+    const broker = createInMemoryBroker();
+    broker.createTopic('in');
+    broker.createSubscription('in-sub', { topic: 'in', maxBacklogMessages: 1_000 });
+    const flushed: string[][] = [];
+    const service = createBatchingService<string>({
+      stage: 'windowed',
+      consumer: broker.consumer('in-sub', { maxInFlightMessages: 30 }),
+      transformer: (message) => emit(new TextDecoder().decode(message.data)),
+      processor: (items) => {
+        flushed.push(items.map((item) => item.payload));
+        return Promise.resolve([]);
+      },
+      key: (item) => item.payload.split(':')[0] ?? '',
+      maxItems: 1_000,
+      maxWaitMs: 60_000,
+      maxOpenKeys: 1_000,
+    });
+    await service.start();
+    const producer = broker.producer('in');
+    for (let i = 0; i < 300; i++) {
+      await producer.publish({ data: new TextEncoder().encode(`k${i % 60}:${i}`) });
+    }
+    // All but what the last relief left open (at most half the window) is written at once.
+    await until(() => broker.subscriptionStats('in-sub').acked >= 300 - 15, 10_000);
+    expect(service.stats().openKeys).toBeLessThanOrEqual(15);
+    await service.stop();
+    expect(broker.subscriptionStats('in-sub').acked).toBe(300);
+    expect(service.stats().pressureFlushes).toBeGreaterThan(0);
+    expect(flushed.flat().sort()).toEqual(
+      Array.from({ length: 300 }, (_, i) => `k${i % 60}:${i}`).sort(),
+    );
+    await broker.close();
   });
 
   it('rejects a budget below maxBytes and an unknown pressure order', () => {
