@@ -124,9 +124,6 @@ export function createCacheChain<V>(options: CacheChainOptions<V>): CacheChain<V
   return new CacheChainImpl(options);
 }
 
-/** A placeholder for a flight's promise until #resolve has started. */
-const NOTHING_YET: Promise<undefined> = Promise.resolve(undefined);
-
 interface Flight<V> {
   promise: Promise<V | undefined>;
   invalidated: boolean;
@@ -248,10 +245,21 @@ class CacheChainImpl<V> implements CacheChain<V> {
       this.#coalesced++;
       return flying.promise;
     }
-    const flight: Flight<V> = { promise: NOTHING_YET, invalidated: false };
-    // In the map before #resolve starts, so the flight it lands (deletes) is always this one.
+    const flight: Flight<V> = { promise: Promise.resolve(undefined), invalidated: false };
+    const land = (): void => {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    };
+    flight.promise = this.#resolve(key, flight).then(
+      (value) => {
+        land();
+        return value;
+      },
+      (error: unknown) => {
+        land();
+        throw error;
+      },
+    );
     this.#flights.set(key, flight);
-    flight.promise = this.#resolve(key, flight);
     return flight.promise;
   }
 
@@ -312,66 +320,58 @@ class CacheChainImpl<V> implements CacheChain<V> {
     };
   }
 
-  /**
-   * Reads `key` through the layers and the source; lands its flight when done, either way (one
-   * async function: no second promise per miss).
-   */
   async #resolve(key: string, flight: Flight<V>): Promise<V | undefined> {
-    try {
-      // The layers that did not know the key, to write back into; the memory layer missed already.
-      const above: CacheLayer<string, V>[] = [];
-      const layers = this.#layers;
-      let from = 0;
-      if (this.#memory !== undefined) {
-        above.push(layers[0] as CacheLayer<string, V>);
-        from = 1;
-      }
-      for (let i = from; i < layers.length; i++) {
-        const layer = layers[i] as CacheLayer<string, V>;
-        const breaker = this.#breakers[i];
-        if (breaker !== undefined && !breaker.allow()) {
-          this.#bypassed++;
-          continue;
-        }
-        let lookup: Lookup<V> | undefined;
-        try {
-          lookup = await layer.readOne(key);
-          breaker?.success();
-        } catch (error) {
-          this.#layerFailed(layer, breaker, error);
-          continue;
-        }
-        if (lookup !== undefined) {
-          this.#writeBack(flight, above, key, lookup);
-          return lookup.found ? lookup.value : undefined;
-        }
-        above.push(layer);
-      }
-      let value: V | undefined;
-      try {
-        this.#sourceReads++;
-        value = await this.#source.get(key);
-      } catch (error) {
-        const stale = this.#stale(key);
-        if (stale !== undefined) {
-          this.#staleServed++;
-          return stale;
-        }
-        this.#sourceErrors++;
-        throw toTributaryError(error);
-      }
-      if (value === undefined) {
-        this.#sourceMisses++;
-        if (this.#negativeTtlMs > 0) {
-          this.#writeBack(flight, above, key, { found: false }, this.#negativeTtlMs);
-        }
-        return undefined;
-      }
-      this.#writeBack(flight, above, key, { found: true, value });
-      return value;
-    } finally {
-      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    // The layers that did not know the key, to write back into; the memory layer missed already.
+    const above: CacheLayer<string, V>[] = [];
+    const layers = this.#layers;
+    let from = 0;
+    if (this.#memory !== undefined) {
+      above.push(layers[0] as CacheLayer<string, V>);
+      from = 1;
     }
+    for (let i = from; i < layers.length; i++) {
+      const layer = layers[i] as CacheLayer<string, V>;
+      const breaker = this.#breakers[i];
+      if (breaker !== undefined && !breaker.allow()) {
+        this.#bypassed++;
+        continue;
+      }
+      let lookup: Lookup<V> | undefined;
+      try {
+        lookup = await layer.readOne(key);
+        breaker?.success();
+      } catch (error) {
+        this.#layerFailed(layer, breaker, error);
+        continue;
+      }
+      if (lookup !== undefined) {
+        this.#writeBack(flight, above, key, lookup);
+        return lookup.found ? lookup.value : undefined;
+      }
+      above.push(layer);
+    }
+    let value: V | undefined;
+    try {
+      this.#sourceReads++;
+      value = await this.#source.get(key);
+    } catch (error) {
+      const stale = this.#stale(key);
+      if (stale !== undefined) {
+        this.#staleServed++;
+        return stale;
+      }
+      this.#sourceErrors++;
+      throw toTributaryError(error);
+    }
+    if (value === undefined) {
+      this.#sourceMisses++;
+      if (this.#negativeTtlMs > 0) {
+        this.#writeBack(flight, above, key, { found: false }, this.#negativeTtlMs);
+      }
+      return undefined;
+    }
+    this.#writeBack(flight, above, key, { found: true, value });
+    return value;
   }
 
   #layerFailed(
