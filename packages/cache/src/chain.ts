@@ -338,7 +338,7 @@ class CacheChainImpl<V> implements CacheChain<V> {
       }
       let lookup: Lookup<V> | undefined;
       try {
-        [lookup] = await layer.read([key]);
+        lookup = await layer.readOne(key);
         breaker?.success();
       } catch (error) {
         this.#layerFailed(layer, breaker, error);

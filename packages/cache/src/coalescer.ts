@@ -4,7 +4,17 @@
  */
 export type BatchLoader<K, R> = (keys: readonly K[]) => Promise<readonly (R | Error)[]>;
 
+/**
+ * Turns what the loader found for a key into what one caller is given. Called once per caller
+ * when the batch settles, so a caller that wants less than the loader's result (a value rather
+ * than a lookup) costs no second promise. Must not throw.
+ */
+export type Projection<R, P> = (result: R) => P;
+
 type Settle = (value: unknown) => void;
+type AnyProjection = Projection<unknown, unknown>;
+
+const identity: AnyProjection = (result) => result;
 
 // One executor shared by every load: it hands the promise's resolving functions out through
 // these two slots, so a load allocates its promise and nothing else of its own (no closure, no
@@ -17,6 +27,30 @@ const takeResolvers = (resolve: Settle, reject: Settle): void => {
 };
 
 /**
+ * The loads of one turn, in parallel arrays: `keys` holds each distinct key once, in order;
+ * the waiter at index `i` of the other arrays waits for `keys[at[i]]`. A key asked again with
+ * the projection of its first waiter shares that waiter's promise; with another projection it
+ * gets a waiter of its own (the key is still loaded once).
+ */
+interface Turn<K> {
+  readonly keys: K[];
+  readonly at: number[];
+  readonly promises: Promise<unknown>[];
+  readonly projections: AnyProjection[];
+  readonly resolves: Settle[];
+  readonly rejects: Settle[];
+}
+
+const newTurn = <K>(): Turn<K> => ({
+  keys: [],
+  at: [],
+  promises: [],
+  projections: [],
+  resolves: [],
+  rejects: [],
+});
+
+/**
  * DataLoader-style coalescing: every `load()` of one event-loop turn joins one batch (distinct
  * keys, split at `maxBatchSize`), loaded by one call of `loader` when the turn ends (setImmediate,
  * so lookups started from many promise callbacks of the turn still meet). A key asked twice in a
@@ -25,11 +59,9 @@ const takeResolvers = (resolve: Settle, reject: Settle): void => {
 export class Coalescer<K, R> {
   readonly #loader: BatchLoader<K, R>;
   readonly #maxBatchSize: number;
-  // The turn's distinct keys (in order) with their promises, and the resolving functions of
-  // those promises at the same positions.
-  #pending = new Map<K, Promise<R>>();
-  #resolves: Settle[] = [];
-  #rejects: Settle[] = [];
+  // Each distinct key of the turn -> the index of its first waiter.
+  #first = new Map<K, number>();
+  #turn: Turn<K> = newTurn();
   #scheduled = false;
   /** Batches sent to the loader so far. */
   batches = 0;
@@ -39,13 +71,40 @@ export class Coalescer<K, R> {
     this.#maxBatchSize = maxBatchSize;
   }
 
+  /** What the loader finds for `key`. */
   load(key: K): Promise<R> {
-    const waiting = this.#pending.get(key);
-    if (waiting !== undefined) return waiting;
-    const promise = new Promise<R>(takeResolvers as (resolve: (value: R) => void) => void);
-    this.#pending.set(key, promise);
-    this.#resolves.push(takenResolve);
-    this.#rejects.push(takenReject);
+    return this.#wait(key, identity) as Promise<R>;
+  }
+
+  /** What the loader finds for `key`, passed through `project` when the batch settles. */
+  loadAs<P>(key: K, project: Projection<R, P>): Promise<P> {
+    return this.#wait(key, project as AnyProjection) as Promise<P>;
+  }
+
+  loadMany(keys: readonly K[]): Promise<R[]> {
+    return Promise.all(keys.map((key) => this.load(key)));
+  }
+
+  #wait(key: K, project: AnyProjection): Promise<unknown> {
+    const turn = this.#turn;
+    const first = this.#first.get(key);
+    let position: number;
+    if (first === undefined) {
+      position = turn.keys.length;
+      this.#first.set(key, turn.at.length);
+      turn.keys.push(key);
+    } else {
+      // Asked again this turn: the first caller's promise when it wants the same projection;
+      // otherwise a waiter of its own (rare: the key is still loaded once).
+      if (turn.projections[first] === project) return turn.promises[first] as Promise<unknown>;
+      position = turn.at[first] as number;
+    }
+    const promise = new Promise(takeResolvers);
+    turn.at.push(position);
+    turn.promises.push(promise);
+    turn.projections.push(project);
+    turn.resolves.push(takenResolve);
+    turn.rejects.push(takenReject);
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#dispatch);
@@ -53,43 +112,44 @@ export class Coalescer<K, R> {
     return promise;
   }
 
-  loadMany(keys: readonly K[]): Promise<R[]> {
-    return Promise.all(keys.map((key) => this.load(key)));
-  }
-
   readonly #dispatch = (): void => {
     this.#scheduled = false;
-    const keys = Array.from(this.#pending.keys());
-    const resolves = this.#resolves;
-    const rejects = this.#rejects;
-    this.#pending = new Map();
-    this.#resolves = [];
-    this.#rejects = [];
-    for (let from = 0; from < keys.length; from += this.#maxBatchSize) {
+    const turn = this.#turn;
+    this.#turn = newTurn();
+    this.#first = new Map();
+    const count = turn.keys.length;
+    if (count <= this.#maxBatchSize) {
       this.batches++;
-      this.#send(keys, resolves, rejects, from, Math.min(keys.length, from + this.#maxBatchSize));
+      this.#send(turn, turn.keys, 0);
+      return;
+    }
+    for (let from = 0; from < count; from += this.#maxBatchSize) {
+      this.batches++;
+      this.#send(turn, turn.keys.slice(from, from + this.#maxBatchSize), from);
     }
   };
 
-  #send(
-    keys: readonly K[],
-    resolves: readonly Settle[],
-    rejects: readonly Settle[],
-    from: number,
-    to: number,
-  ): void {
-    const batch = from === 0 && to === keys.length ? keys : keys.slice(from, to);
+  /** Loads `batch` (the turn's keys from position `from` on) and settles their waiters. */
+  #send(turn: Turn<K>, batch: readonly K[], from: number): void {
+    const to = from + batch.length;
     this.#loader(batch).then(
       (results) => {
-        for (let i = from; i < to; i++) {
-          const result = results[i - from];
+        const { at, projections, resolves, rejects } = turn;
+        for (let w = 0; w < at.length; w++) {
+          const position = at[w] as number;
+          if (position < from || position >= to) continue;
+          const result = results[position - from];
           // A loader fails one key by answering an Error in its place.
-          if (result instanceof Error) (rejects[i] as Settle)(result);
-          else (resolves[i] as Settle)(result);
+          if (result instanceof Error) (rejects[w] as Settle)(result);
+          else (resolves[w] as Settle)((projections[w] as AnyProjection)(result));
         }
       },
       (error: unknown) => {
-        for (let i = from; i < to; i++) (rejects[i] as Settle)(error);
+        const { at, rejects } = turn;
+        for (let w = 0; w < at.length; w++) {
+          const position = at[w] as number;
+          if (position >= from && position < to) (rejects[w] as Settle)(error);
+        }
       },
     );
   }

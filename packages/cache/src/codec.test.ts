@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEntry, encodeEntry } from './codec.js';
+import { ABSENT, UNDECODABLE, decodeEntry, decodeValue, encodeEntry } from './codec.js';
 
 describe('versioned JSON codec', () => {
   it('round-trips values of every JSON shape', () => {
@@ -22,6 +22,15 @@ describe('versioned JSON codec', () => {
   it('reads other versions, non-objects and broken JSON as undefined', () => {
     for (const text of ['{"v":2,"d":1}', '{"d":1}', '[1]', '1', 'null', 'not json', '']) {
       expect(decodeEntry(text)).toBeUndefined();
+    }
+  });
+
+  it('decodes without the lookup object: the value, ABSENT or UNDECODABLE', () => {
+    expect(decodeValue(encodeEntry({ found: true, value: { a: 1 } }))).toEqual({ a: 1 });
+    expect(decodeValue(encodeEntry({ found: true, value: 0 }))).toBe(0);
+    expect(decodeValue(encodeEntry({ found: false }))).toBe(ABSENT);
+    for (const text of ['{"v":2,"d":1}', '{"v":1,"d":null}', '{"v":1}', 'not json']) {
+      expect(decodeValue(text)).toBe(UNDECODABLE);
     }
   });
 });

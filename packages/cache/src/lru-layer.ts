@@ -220,6 +220,10 @@ class LruLayerImpl<K extends Storable, V extends Storable> implements LruLayer<K
     return Promise.resolve(keys.map((key) => this.readSync(key)));
   }
 
+  readOne(key: K): Promise<Lookup<V> | undefined> {
+    return Promise.resolve(this.readSync(key));
+  }
+
   write(writes: readonly LayerWrite<K, V>[]): void {
     for (const { key, lookup, ttlMs } of writes) this.#put(key, lookup, ttlMs);
   }

@@ -58,6 +58,8 @@ export interface CacheLayer<K, V> extends Fetcher<K, V>, Store<K, V> {
   readonly scope: 'local' | 'shared';
   /** What the layer knows about each key, index for index; rejects on failure. */
   read(keys: readonly K[]): Promise<(Lookup<V> | undefined)[]>;
+  /** `read` of one key, without its arrays (the chain's per-key path). */
+  readOne(key: K): Promise<Lookup<V> | undefined>;
   /** Writes entries back (bounded: a layer may drop a write-back it has no room for, counted). */
   write(writes: readonly LayerWrite<K, V>[]): void;
   /**

@@ -67,6 +67,26 @@ describe('Redis layer', () => {
     expect(layer.stats()).toMatchObject({ hits: 50, misses: 10 });
   });
 
+  it('serves get, read and readOne of the same keys in one turn from one MGET', async () => {
+    const layer = createRedisLayer<number>({ client: client(), namespace: uniqueName('mixed') });
+    await layer.set('k1', 1);
+    layer.write([{ key: 'gone', lookup: { found: false } }]);
+    await layer.flush();
+    const before = layer.stats().batches;
+    const [values, lookups, one, again] = await Promise.all([
+      Promise.all(['k1', 'gone', 'none'].map((key) => layer.get(key))),
+      layer.read(['k1', 'gone', 'none']),
+      layer.readOne('k1'),
+      layer.get('k1'),
+    ]);
+    expect(values).toEqual([1, undefined, undefined]);
+    expect(lookups).toEqual([{ found: true, value: 1 }, { found: false }, undefined]);
+    expect(one).toEqual({ found: true, value: 1 });
+    expect(again).toBe(1);
+    expect(layer.stats().batches - before).toBe(1);
+    expect(layer.stats()).toMatchObject({ hits: 1, negativeHits: 1, misses: 1 });
+  });
+
   it('splits a turn larger than maxBatchSize into several MGETs', async () => {
     const layer = createRedisLayer<number>({
       client: client(),
@@ -86,20 +106,24 @@ describe('Redis layer', () => {
       validate: (value) => {
         if (typeof value !== 'object' || value === null || !('site' in value))
           throw new Error('no site');
-        return value as { site: string };
+        // A validator may also refuse by answering nothing.
+        return value.site === 'nowhere' ? (undefined as never) : (value as { site: string });
       },
     });
     await redis.set(`${namespace}:garbage`, 'not json{');
     await redis.set(`${namespace}:future`, JSON.stringify({ v: 2, d: { site: 'x' } }));
     await redis.set(`${namespace}:invalid`, JSON.stringify({ v: 1, d: { other: 1 } }));
     await redis.set(`${namespace}:good`, JSON.stringify({ v: 1, d: { site: 'north' } }));
-    expect(await layer.getMany(['garbage', 'future', 'invalid', 'good'])).toEqual([
+    await redis.set(`${namespace}:refused`, JSON.stringify({ v: 1, d: { site: 'nowhere' } }));
+    expect(await layer.getMany(['garbage', 'future', 'invalid', 'good', 'refused'])).toEqual([
       undefined,
       undefined,
       undefined,
       { site: 'north' },
+      undefined,
     ]);
-    expect(layer.stats()).toMatchObject({ decodeErrors: 3, hits: 1, misses: 3 });
+    expect(layer.stats()).toMatchObject({ decodeErrors: 4, hits: 1, misses: 4 });
+    expect(await layer.read(['refused'])).toEqual([undefined]);
   });
 
   it('writes back with a jittered TTL, never longer than asked', async () => {

@@ -6,8 +6,8 @@ import {
 import { Deque, requireInteger, requireNumber } from '@tributary/messagepipeline/kernel';
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
-import { decodeEntry, encodeEntry } from './codec.js';
-import { Coalescer } from './coalescer.js';
+import { ABSENT, UNDECODABLE, decodeValue, encodeEntry } from './codec.js';
+import { Coalescer, type Projection } from './coalescer.js';
 import type { CacheLayer, CacheObserver, LayerWrite, Lookup, SetOptions } from './ports.js';
 
 /** Options for {@link createRedisLayer}. */
@@ -32,7 +32,8 @@ export interface RedisLayerOptions<V> {
   /** Write-backs waiting for a pipeline; beyond this they are dropped (counted). @defaultValue 10_000 */
   readonly maxPendingWrites?: number | undefined;
   /**
-   * Checks a decoded value; throwing makes the entry a miss and a counted decode error.
+   * Checks a decoded value; throwing (or returning `undefined`) makes the entry a miss and a
+   * counted decode error.
    * @defaultValue accepts any JSON value
    */
   readonly validate?: ((value: unknown) => V) | undefined;
@@ -113,7 +114,8 @@ class RedisLayerImpl<V> implements RedisLayer<V> {
   readonly #validate: ((value: unknown) => V) | undefined;
   readonly #observer: CacheObserver | undefined;
   readonly #random: () => number;
-  readonly #coalescer: Coalescer<string, Lookup<V> | undefined>;
+  // What MGET found per key, without a lookup object: see Slot.
+  readonly #coalescer: Coalescer<string, Slot<V>>;
   readonly #queue = new Deque<LayerWrite<string, V>>();
   #writing = 0;
   #idle: (() => void)[] = [];
@@ -161,16 +163,20 @@ class RedisLayerImpl<V> implements RedisLayer<V> {
   }
 
   read(keys: readonly string[]): Promise<(Lookup<V> | undefined)[]> {
-    return this.#coalescer.loadMany(keys);
+    return Promise.all(keys.map((key) => this.readOne(key)));
+  }
+
+  /** What the layer knows about one key (`read` of one key, without its arrays). */
+  readOne(key: string): Promise<Lookup<V> | undefined> {
+    return this.#coalescer.loadAs(key, lookupOf as Projection<Slot<V>, Lookup<V> | undefined>);
   }
 
   get(key: string): Promise<V | undefined> {
-    return this.#coalescer.load(key).then(valueOf<V>);
+    return this.#coalescer.loadAs(key, valueOf as Projection<Slot<V>, V | undefined>);
   }
 
-  async getMany(keys: readonly string[]): Promise<(V | undefined)[]> {
-    const lookups = await this.#coalescer.loadMany(keys);
-    return lookups.map((lookup) => (lookup?.found === true ? lookup.value : undefined));
+  getMany(keys: readonly string[]): Promise<(V | undefined)[]> {
+    return Promise.all(keys.map((key) => this.get(key)));
   }
 
   write(writes: readonly LayerWrite<string, V>[]): void {
@@ -231,17 +237,16 @@ class RedisLayerImpl<V> implements RedisLayer<V> {
     return Math.max(1, Math.round(base * (1 - this.#jitter * this.#random())));
   }
 
-  async #mget(keys: readonly string[]): Promise<(Lookup<V> | undefined)[]> {
+  async #mget(keys: readonly string[]): Promise<Slot<V>[]> {
     const startedAt = performance.now();
     const count = keys.length;
-    const texts: (string | null)[] = new Array<string | null>(count);
+    let texts: (string | null)[];
     try {
-      if (this.#cluster) await this.#mgetBySlot(keys, texts);
+      if (this.#cluster) texts = await this.#mgetBySlot(keys);
       else {
         const full = new Array<string>(count);
         for (let i = 0; i < count; i++) full[i] = this.#prefix + (keys[i] as string);
-        const reply = await this.#client.mget(full);
-        for (let i = 0; i < count; i++) texts[i] = reply[i] ?? null;
+        texts = await this.#client.mget(full);
       }
     } catch (error) {
       this.#errors++;
@@ -249,13 +254,14 @@ class RedisLayerImpl<V> implements RedisLayer<V> {
       throw unavailable(`redis MGET failed: ${describe(error)}`, error);
     }
     this.#observe('read', 'ok', count, startedAt);
-    const lookups = new Array<Lookup<V> | undefined>(count);
-    for (let i = 0; i < count; i++) lookups[i] = this.#decode(texts[i] as string | null);
-    return lookups;
+    const slots = new Array<Slot<V>>(count);
+    for (let i = 0; i < count; i++) slots[i] = this.#decode(texts[i] ?? null);
+    return slots;
   }
 
   /** On a Cluster: one `MGET` per hash slot, the answers put back at their keys' positions. */
-  async #mgetBySlot(keys: readonly string[], texts: (string | null)[]): Promise<void> {
+  async #mgetBySlot(keys: readonly string[]): Promise<(string | null)[]> {
+    const texts = new Array<string | null>(keys.length).fill(null);
     const bySlot = new Map<number, { keys: string[]; positions: number[] }>();
     keys.forEach((key, position) => {
       const full = this.#prefix + key;
@@ -273,31 +279,33 @@ class RedisLayerImpl<V> implements RedisLayer<V> {
         positions.forEach((position, i) => (texts[position] = reply[i] ?? null));
       }),
     );
+    return texts;
   }
 
-  #decode(text: string | null): Lookup<V> | undefined {
+  #decode(text: string | null): Slot<V> {
     if (text === null) {
       this.#misses++;
       return undefined;
     }
-    const entry = decodeEntry(text);
-    if (entry === undefined) {
+    const decoded = decodeValue(text);
+    if (decoded === UNDECODABLE) {
       this.#decodeErrors++;
       this.#misses++;
       return undefined;
     }
-    if (!entry.found) {
+    if (decoded === ABSENT) {
       this.#negativeHits++;
-      return entry;
+      return ABSENT;
     }
     if (this.#validate === undefined) {
       this.#hits++;
-      return entry as Lookup<V>;
+      return decoded as V;
     }
     try {
-      const value = this.#validate(entry.value);
+      const value = this.#validate(decoded);
+      if (value === undefined) throw new TypeError('validate returned undefined');
       this.#hits++;
-      return { found: true, value };
+      return value;
     } catch {
       this.#decodeErrors++;
       this.#misses++;
@@ -370,9 +378,23 @@ class RedisLayerImpl<V> implements RedisLayer<V> {
   }
 }
 
-/** The value a lookup found; `undefined` for a miss or a remembered absence. */
-function valueOf<V>(lookup: Lookup<V> | undefined): V | undefined {
-  return lookup?.found === true ? lookup.value : undefined;
+/**
+ * What MGET found for one key, kept small for the hot path: the decoded value, {@link ABSENT}
+ * for a remembered absence, `undefined` for a miss. Decoded values are never `undefined`.
+ */
+type Slot<V> = V | typeof ABSENT | undefined;
+
+const REMEMBERED_ABSENCE: Lookup<never> = Object.freeze({ found: false });
+
+/** `get()`'s answer: the value found; `undefined` for a miss or a remembered absence. */
+function valueOf(slot: unknown): unknown {
+  return slot === ABSENT ? undefined : slot;
+}
+
+/** `read()`'s answer: a lookup for a value or a remembered absence; `undefined` for a miss. */
+function lookupOf(slot: unknown): Lookup<unknown> | undefined {
+  if (slot === undefined) return undefined;
+  return slot === ABSENT ? REMEMBERED_ABSENCE : { found: true, value: slot };
 }
 
 function unavailable(message: string, cause: unknown): TributaryError {
