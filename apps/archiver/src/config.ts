@@ -66,7 +66,9 @@ export const ArchiverEnv = z.object({
   RETRY_MAX_BACKOFF_MS: configField.durationMs(30_000, { min: 0 }).describe('Longest retry wait'),
   MAX_IN_FLIGHT_MESSAGES: configField
     .integer(20_000, { min: 1 })
-    .describe('Messages leased from Pub/Sub and not yet settled'),
+    .describe(
+      'Messages leased from Pub/Sub and not yet settled; at the limit the largest batches are written early',
+    ),
   MAX_IN_FLIGHT_BYTES: configField
     .bytes(256 * 1024 * 1024, { min: 1 })
     .describe('Bytes of those messages'),
