@@ -123,7 +123,8 @@ function attributesJson(attributes: Attributes): string {
 
 /**
  * Streams records through gzip as JSON Lines, in order, at `level` (0-9), in chunks, so no
- * single string of the whole batch is built. The same records always give the same bytes.
+ * single string of the whole batch is built: each chunk is compressed on zlib's thread pool
+ * while the next one is built. The same records always give the same bytes.
  */
 export async function writeJsonlGzip(
   records: readonly ArchiveRecord[],
@@ -136,15 +137,21 @@ export async function writeJsonlGzip(
     gzip.once('end', resolve);
     gzip.once('error', reject);
   });
+  // Awaited at the end; an error before then must not count as an unhandled rejection.
+  finished.catch(() => undefined);
   let rawBytes = 0;
   let pending = '';
+  let compressing: Promise<unknown> | undefined;
   for (const record of records) {
     pending += jsonLine(record);
     if (pending.length >= CHUNK_CHARS) {
       const bytes = Buffer.from(pending, 'utf8');
       rawBytes += bytes.byteLength;
       pending = '';
-      if (!gzip.write(bytes)) await new Promise((resolve) => gzip.once('drain', resolve));
+      // The chunk before this one was compressing on zlib's thread pool while this one was
+      // built; once it is done, this one goes. Waiting on 'drain' instead kept one side idle.
+      if (compressing !== undefined) await compressing;
+      compressing = new Promise((resolve) => gzip.write(bytes, resolve));
     }
   }
   const last = Buffer.from(pending, 'utf8');
