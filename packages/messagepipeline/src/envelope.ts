@@ -122,6 +122,7 @@ function unwrapV1(message: Message, marker: string): Message {
 }
 
 const GO_KEYS: ReadonlySet<string> = new Set(['id', 'payload', 'publishTime', 'enrichmentData']);
+const GO_TIME_KEY = Buffer.from('"publishTime"');
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
 
 /** The unwrapped Go envelope, or `undefined` when `data` is not exactly one. */
@@ -132,6 +133,11 @@ function parseGoEnvelope(
   let first = 0;
   while (first < data.length && isJsonWhitespace(data[first] as number)) first += 1;
   if (data[first] !== 0x7b) return undefined;
+  // And it has a "publishTime" key, as Go's encoding/json writes it (no escapes in a plain ASCII
+  // name). Most payloads are JSON objects without one: they are not parsed twice here.
+  if (Buffer.from(data.buffer, data.byteOffset, data.byteLength).indexOf(GO_TIME_KEY) < 0) {
+    return undefined;
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(decoder.decode(data));
