@@ -8,8 +8,10 @@
 //              delivered: Pub/Sub would hold that backlog on its servers, not in this process).
 //              The archiver writes them to our local GCS server, which runs here, outside the
 //              measured process. Sampled from the first publish until every message is acked
-//              (each one only after its object is written). Three runs (VARIANTS): node's
-//              defaults at the app's default window, a wider window, and a V8 heap cap.
+//              (each one only after its object is written). Four runs (VARIANTS): node's
+//              defaults at the app's default window, a wider window, and the default window
+//              in a 1 GiB and a 512 MiB memory cgroup (a container's limit; skipped, saying so,
+//              where this process may not create one).
 //   baselines: (1) the same child, archiver composed and started, idle for IDLE_SECONDS before
 //              the flood: what the process costs before any message; (2) a child with the same
 //              broker, subscription and publisher but no archiver: a consumer that acks each
@@ -19,12 +21,16 @@
 // open at once (MAX_OPEN_KEYS = KEYS), and the byte budget (128 MiB of message bytes) far from
 // reached, so the consumer's in-flight window is what binds what the archiver holds.
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Storage, type Bucket } from '@google-cloud/storage';
-import { startGcsServer } from '@tributary/local-gcp';
+import {
+  createMemoryCgroup,
+  rssBytesOf,
+  startGcsServer,
+  type MemoryCgroup,
+} from '@tributary/local-gcp';
 import { silentLogger, type MessageConsumer } from '@tributary/messagepipeline';
 import { createBrokerTransport, createInMemoryBroker } from '@tributary/messagepipeline/broker';
 import { createMetricsRegistry, loadConfig } from '@tributary/runtime';
@@ -168,14 +174,6 @@ async function child(mode: Mode, gcsUrl: string, bucket: string, window: string)
 
 // ---- the sampling parent ----------------------------------------------------------------
 
-/** Resident set size of a process, in bytes (Linux). */
-function rssOf(pid: number): number {
-  const status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
-  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
-  if (kb === undefined) throw new Error(`no VmRSS for pid ${String(pid)}`);
-  return Number(kb) * 1024;
-}
-
 interface Run {
   idlePeak: number;
   /** [RSS, messages acked] every 100 ms from the first publish to the last ack. */
@@ -186,12 +184,32 @@ interface Run {
   died?: string;
 }
 
-async function runChild(mode: Mode, gcsUrl: string, variant: Variant): Promise<Run> {
+async function runChild(
+  mode: Mode,
+  gcsUrl: string,
+  variant: Variant,
+  cgroup?: MemoryCgroup,
+): Promise<Run> {
   const script = process.argv[1] ?? '';
-  const proc: ChildProcess = fork(script, ['child', mode, gcsUrl, variant.bucket, variant.window], {
-    execArgv: variant.nodeArgs,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const spawn = (): ChildProcess =>
+    fork(script, ['child', mode, gcsUrl, variant.bucket, variant.window], {
+      execArgv: variant.nodeArgs,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+  const proc = cgroup === undefined ? spawn() : cgroup.spawnInside(spawn);
+  try {
+    return await measureChild(proc, mode);
+  } finally {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await new Promise((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) resolve(undefined);
+      else proc.once('exit', resolve);
+    });
+    cgroup?.remove();
+  }
+}
+
+async function measureChild(proc: ChildProcess, mode: Mode): Promise<Run> {
   const exit = new Promise<number | null>((resolve) => proc.once('exit', resolve));
   let acked = 0;
   let done: Extract<ToParent, { type: 'done' }> | undefined;
@@ -215,7 +233,7 @@ async function runChild(mode: Mode, gcsUrl: string, variant: Variant): Promise<R
   let idlePeak = 0;
   const idleStarted = performance.now();
   while (performance.now() - idleStarted < IDLE_SECONDS * 1000) {
-    idlePeak = Math.max(idlePeak, rssOf(pid));
+    idlePeak = Math.max(idlePeak, rssBytesOf(pid));
     await sleep(100);
   }
   const samples: [number, number][] = [];
@@ -230,7 +248,7 @@ async function runChild(mode: Mode, gcsUrl: string, variant: Variant): Promise<R
       throw new Error(`${mode}: ${acked} acked in 30 min`);
     let rss: number;
     try {
-      rss = rssOf(pid);
+      rss = rssBytesOf(pid);
     } catch {
       await sleep(10); // it exited between the check and the read
       continue;
@@ -238,7 +256,7 @@ async function runChild(mode: Mode, gcsUrl: string, variant: Variant): Promise<R
     samples.push([rss, acked]);
     if (process.env['BENCH_DEBUG'] !== undefined && samples.length % 50 === 0) {
       process.stderr.write(
-        `${mode} ${String(acked)} acked, ${String(Math.round(rssOf(pid) / MB))} MB, heap ${String(heap.heapMb)} MB, external ${String(heap.externalMb)} MB\n`,
+        `${mode} ${String(acked)} acked, ${String(Math.round(rssBytesOf(pid) / MB))} MB, heap ${String(heap.heapMb)} MB, external ${String(heap.externalMb)} MB\n`,
       );
     }
     await sleep(100);
@@ -264,21 +282,32 @@ interface Variant {
   readonly bucket: string;
   readonly window: string;
   readonly nodeArgs: string[];
+  /** Run the process under a memory limit of this many MB, as a container would. */
+  readonly containerMb?: number;
 }
 
 /**
- * The app's defaults (a 20,000-message window; V8 sizes the heap from the machine's memory and
- * collects lazily), then a window 2.5 times wider (bigger objects, more held), then the default
- * window under a V8 heap cap.
+ * The app's defaults (a 20,000-message window; on this machine V8 sizes the heap from its 24 GB
+ * and collects lazily), then a window 2.5 times wider (bigger objects, more held), then the
+ * default window in a 1 GiB container (what infra/ deploys the archiver with) and in a 512 MiB
+ * one (Cloud Run's default): node sizes its heap from the container's limit, as it would there.
  */
 const VARIANTS: Variant[] = [
   { label: 'node defaults', bucket: 'bench-defaults', window: '20000', nodeArgs: [] },
   { label: 'node defaults', bucket: 'bench-wide', window: '50000', nodeArgs: [] },
   {
-    label: '--max-old-space-size=128',
-    bucket: 'bench-capped-128',
+    label: 'node defaults in a 1 GiB container (as infra/ deploys it)',
+    bucket: 'bench-container-1024',
     window: '20000',
-    nodeArgs: ['--max-old-space-size=128'],
+    nodeArgs: [],
+    containerMb: 1024,
+  },
+  {
+    label: "node defaults in a 512 MiB container (Cloud Run's default)",
+    bucket: 'bench-container-512',
+    window: '20000',
+    nodeArgs: [],
+    containerMb: 512,
   },
 ];
 
@@ -286,12 +315,23 @@ async function parent(): Promise<void> {
   const loadBefore = loadavg()[0] ?? 0;
   const results: { variant: Variant; run: Run; files: number }[] = [];
   for (const variant of VARIANTS) {
+    let cgroup: MemoryCgroup | undefined;
+    if (variant.containerMb !== undefined) {
+      try {
+        cgroup = createMemoryCgroup(variant.containerMb);
+      } catch (error) {
+        process.stderr.write(
+          `${variant.label}: not run, no memory cgroup here (${String(error)})\n`,
+        );
+        continue;
+      }
+    }
     // A server per run: it keeps every object in memory, and a run can write 500,000.
     const gcsServer = await startGcsServer({ port: 0 });
     try {
       const storage = new Storage({ apiEndpoint: gcsServer.url, projectId: PROJECT });
       await storage.createBucket(variant.bucket);
-      const run = await runChild('archiver', gcsServer.url, variant);
+      const run = await runChild('archiver', gcsServer.url, variant, cgroup);
       results.push({ variant, run, files: await countObjects(storage.bucket(variant.bucket)) });
     } finally {
       await gcsServer.stop();

@@ -8,12 +8,13 @@
 // The emulator and the BigQuery server run outside the measured process. BENCH_BACKLOG messages
 // are published first (not timed here); BENCH_RUN_SECONDS bounds the drain.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   findFreePort,
+  rssBytesOf,
   startAppProcess,
   waitForAppReady,
   type AppProcess,
@@ -38,14 +39,6 @@ function bundleApp(): string {
   );
   if (built.status !== 0) throw new Error(`bundling failed: ${built.stderr}`);
   return join(out, 'main.mjs');
-}
-
-/** Resident set size of a process, in bytes (Linux). */
-function rssOf(pid: number): number {
-  const status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
-  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
-  if (kb === undefined) throw new Error(`no VmRSS for pid ${String(pid)}`);
-  return Number(kb) * 1024;
 }
 
 async function stopChild(child: AppProcess): Promise<number | null> {
@@ -107,7 +100,7 @@ async function main(): Promise<void> {
   const idleStarted = performance.now();
   let idlePeak = 0;
   while (performance.now() - idleStarted < IDLE_SECONDS * 1000) {
-    idlePeak = Math.max(idlePeak, rssOf(idle.process.pid ?? 0));
+    idlePeak = Math.max(idlePeak, rssBytesOf(idle.process.pid ?? 0));
     await sleep(100);
   }
   if ((await stopChild(idle)) !== 0) throw new Error(`idle sink: ${idle.output()}`);
@@ -125,7 +118,7 @@ async function main(): Promise<void> {
   const samples: number[] = [];
   while (performance.now() - started < RUN_SECONDS * 1000 && written < BACKLOG) {
     if (sink.process.exitCode !== null) throw new Error(`sink exited: ${sink.output()}`);
-    samples.push(rssOf(sink.process.pid ?? 0));
+    samples.push(rssBytesOf(sink.process.pid ?? 0));
     await sleep(100);
   }
   const seconds = (performance.now() - started) / 1000;
