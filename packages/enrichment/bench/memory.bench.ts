@@ -6,9 +6,10 @@
 // source and is written back; the LRU fills at 10 % and evicts from then on.
 // Raw baseline: the same pipeline, messages and bounds whose transform does the same envelope
 // work with a constant result instead of the lookup (as in warm-lru.bench.ts). Each runs in a
-// fresh child process (RSS never shrinks, so they cannot share one), raw first. The generator
-// publishes as fast as the broker admits (it awaits each publish) and builds each payload on the
-// fly. RSS is sampled every 100 ms: the peak, the RSS before the run (after a full GC), RSS at
+// fresh child process (RSS never shrinks, so they cannot share one), raw first; the pair runs
+// twice: with Node sizing its heap from this machine, then inside a 512 MiB memory cgroup. The
+// generator publishes as fast as the broker admits (it awaits each publish) and builds each
+// payload on the fly. RSS is sampled every 100 ms: the peak, the RSS before the run (after a full GC), RSS at
 // 10 / 50 / 90 % of the messages processed (flat once the LRU is full), and the heap in use after
 // a full GC at the end with the LRU still alive. Target: ours exceeds the raw peak by less than
 // the LRU's byte limit, and is flat.
@@ -18,6 +19,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCacheChain, createLruLayer, DEFAULT_LRU_OPTIONS } from '@tributary/cache';
+import { createMemoryCgroup, type MemoryCgroup } from '@tributary/local-gcp';
 import type { Fetcher } from '@tributary/cache';
 import { createStreamingService, type OutgoingMessage } from '@tributary/messagepipeline';
 import { createInMemoryBroker } from '@tributary/messagepipeline/broker';
@@ -69,13 +71,22 @@ const enricher = createEnricher({
 
 const passThrough = constantEnrichment({ name: 'device d1', location: 'site-2' });
 
-// Extra Node flags for both children, e.g. MEMORY_BENCH_NODE_FLAGS=--max-old-space-size=96 to see
+// Extra Node flags for every child, e.g. MEMORY_BENCH_NODE_FLAGS=--max-old-space-size=96 to see
 // RSS with the old space capped.
 const nodeFlags = (process.env['MEMORY_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+/**
+ * Each pair of runs: Node sizing its heap from this machine's memory, then from a 512 MiB
+ * container's (infra/ and the GKE manifests give the enrichment 512 MiB), in a memory cgroup of
+ * that size; skipped, saying so, where this process may not create one.
+ */
+const SETTINGS: readonly { label: string; containerMib?: number }[] = [
+  { label: 'node defaults' },
+  { label: 'node defaults in a 512 MiB container', containerMib: 512 },
+];
 const mode = process.argv[2];
 if (mode !== 'ours' && mode !== 'raw') {
   // The parent: runs each mode in a fresh process and reports.
-  const results = (['raw', 'ours'] as const).map((child) => {
+  const runChild = (child: 'raw' | 'ours'): Result => {
     const run = spawnSync(
       process.execPath,
       ['--expose-gc', ...nodeFlags, fileURLToPath(import.meta.url), child],
@@ -84,23 +95,47 @@ if (mode !== 'ours' && mode !== 'raw') {
     const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     if (run.status !== 0 || line === undefined) throw new Error(`${child} run failed`);
     return JSON.parse(line.slice(7)) as Result;
-  });
-  const [raw, ours] = results as [Result, Result];
-  const limit = DEFAULT_LRU_OPTIONS.maxBytes;
-  const describe = (r: Result): string =>
-    `before ${mb(r.before)} MB, 10/50/90 % ${r.at.map(mb).join(' / ')} MB, peak ${mb(r.peak)} MB, heap after full GC ${mb(r.heapAfterGc)} MB, ${r.rate} msg/s`;
-  console.log(
-    `BENCH ${JSON.stringify({
-      name: 'enrichment memory: 1M distinct keys through a 100k-entry LRU (in-memory broker) vs the same pipeline without the lookup',
-      value: mb(ours.peak),
-      unit: 'MB peak RSS',
-      baseline: mb(raw.peak),
-      ratio: Number(((ours.peak - raw.peak) / limit).toFixed(2)),
-      target: `ours - raw < the LRU byte limit (${mb(limit)} MB), flat`,
-      peakRssMb: mb(ours.peak),
-      notes: `ratio = (ours - raw peak) / byte limit; ours: ${describe(ours)}, LRU ${ours.lru}; raw: ${describe(raw)}; load avg ${loadavg()[0]?.toFixed(2) ?? '?'} on ${String(availableParallelism())} cores; node flags: --expose-gc ${nodeFlags.join(' ')}`,
-    })}`,
-  );
+  };
+  for (const setting of SETTINGS) {
+    let cgroup: MemoryCgroup | undefined;
+    if (setting.containerMib !== undefined) {
+      try {
+        cgroup = createMemoryCgroup(setting.containerMib);
+      } catch (error) {
+        process.stderr.write(
+          `${setting.label}: not run, no memory cgroup here (${String(error)})\n`,
+        );
+        continue;
+      }
+    }
+    // spawnSync returns when the child has exited: this process stays in the cgroup meanwhile,
+    // idle, its earlier memory charged where it was.
+    const contained = (child: 'raw' | 'ours'): Result =>
+      cgroup === undefined ? runChild(child) : cgroup.spawnInside(() => runChild(child));
+    let raw: Result;
+    let ours: Result;
+    try {
+      raw = contained('raw');
+      ours = contained('ours');
+    } finally {
+      cgroup?.remove();
+    }
+    const limit = DEFAULT_LRU_OPTIONS.maxBytes;
+    const describe = (r: Result): string =>
+      `before ${mb(r.before)} MB, 10/50/90 % ${r.at.map(mb).join(' / ')} MB, peak ${mb(r.peak)} MB, heap after full GC ${mb(r.heapAfterGc)} MB, ${r.rate} msg/s`;
+    console.log(
+      `BENCH ${JSON.stringify({
+        name: `enrichment memory: 1M distinct keys through a 100k-entry LRU (in-memory broker) vs the same pipeline without the lookup (${setting.label})`,
+        value: mb(ours.peak),
+        unit: 'MB peak RSS',
+        baseline: mb(raw.peak),
+        ratio: Number(((ours.peak - raw.peak) / limit).toFixed(2)),
+        target: `ours - raw < the LRU byte limit (${mb(limit)} MB), flat`,
+        peakRssMb: mb(ours.peak),
+        notes: `ratio = (ours - raw peak) / byte limit; ours: ${describe(ours)}, LRU ${ours.lru}; raw: ${describe(raw)}; load avg ${loadavg()[0]?.toFixed(2) ?? '?'} on ${String(availableParallelism())} cores; node flags: --expose-gc ${nodeFlags.join(' ')}`,
+      })}`,
+    );
+  }
   process.exit(0);
 }
 
