@@ -17,6 +17,7 @@ import { gzipSync } from 'node:zlib';
 import { PubSub, type Message, type Topic } from '@google-cloud/pubsub';
 import { Storage, type Bucket } from '@google-cloud/storage';
 import { startGcsServer, startPubSubEmulator, uniqueName } from '@tributary/local-gcp';
+import { median } from '@tributary/local-gcp/bench';
 import { silentLogger } from '@tributary/messagepipeline';
 import { createPubSubTransport } from '@tributary/messagepipeline/pubsub';
 import { createMetricsRegistry, loadConfig } from '@tributary/runtime';
@@ -189,9 +190,6 @@ async function raw(pubsub: PubSub, storage: Storage, subscription: string, bucke
   await sub.close();
   return { rate, objects };
 }
-
-const median = (values: readonly number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 async function main(): Promise<void> {
   const loadBefore = loadavg()[0] ?? 0;

@@ -25,12 +25,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Storage, type Bucket } from '@google-cloud/storage';
-import {
-  createMemoryCgroup,
-  rssBytesOf,
-  startGcsServer,
-  type MemoryCgroup,
-} from '@tributary/local-gcp';
+import { startGcsServer } from '@tributary/local-gcp';
+import { createMemoryCgroup, rssBytesOf, type MemoryCgroup } from '@tributary/local-gcp/bench';
 import { silentLogger, type MessageConsumer } from '@tributary/messagepipeline';
 import { createBrokerTransport, createInMemoryBroker } from '@tributary/messagepipeline/broker';
 import { createMetricsRegistry, loadConfig } from '@tributary/runtime';

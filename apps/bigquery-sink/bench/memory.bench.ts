@@ -14,11 +14,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   findFreePort,
-  rssBytesOf,
   startAppProcess,
   waitForAppReady,
   type AppProcess,
 } from '@tributary/local-gcp';
+import { rssBytesOf } from '@tributary/local-gcp/bench';
 import { bqName, publishBacklog, report, SCHEMA, sleep, startServers } from './support.js';
 
 const BACKLOG = Number(process.env['BENCH_BACKLOG'] ?? 1_000_000);

@@ -15,6 +15,7 @@ import { createPubSubTransport } from '@tributary/messagepipeline/pubsub';
 import { loadConfig } from '@tributary/runtime';
 import { BigQuerySinkEnv } from '../src/config.js';
 import { buildBigQuerySink } from '../src/pipeline.js';
+export { median } from '@tributary/local-gcp/bench';
 
 export const PROJECT = 'bench-proj';
 
@@ -50,11 +51,6 @@ export function row(i: number): Record<string, unknown> {
 
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
-
-export const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-};
 
 export function report(result: Record<string, unknown>): void {
   process.stdout.write(`BENCH ${JSON.stringify(result)}\n`);

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PubSub, type Message, type Topic } from '@google-cloud/pubsub';
 import { startPubSubEmulator, uniqueName } from '@tributary/local-gcp';
+import { median } from '@tributary/local-gcp/bench';
 import { silentLogger } from '@tributary/messagepipeline';
 import { createPubSubTransport, type PubSubConsumer } from '@tributary/messagepipeline/pubsub';
 import { createMetricsRegistry, loadConfig } from '@tributary/runtime';
@@ -106,9 +107,6 @@ async function raw(pubsub: PubSub, subscription: string, out: string): Promise<n
   await sub.close();
   return rate;
 }
-
-const median = (values: readonly number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 async function main(): Promise<void> {
   let emulatorHost = process.env['PUBSUB_EMULATOR_HOST'];

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { PubSub } from '@google-cloud/pubsub';
 import { startPubSubEmulator, uniqueName } from '@tributary/local-gcp';
+import { median } from '@tributary/local-gcp/bench';
 import { silentLogger } from '@tributary/messagepipeline';
 import { createPubSubTransport } from '@tributary/messagepipeline/pubsub';
 import {
@@ -33,11 +34,6 @@ const BODY = JSON.stringify({
   user_id: 'u1',
   data: { action: 'click', page: '/checkout', ms: 123 },
 });
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-};
 
 /**
  * CPU time of this process's main thread (the servers' event loop), in µs, from

@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { adapt, managedwriter, protos } from '@google-cloud/bigquery-storage';
 import grpc from '@grpc/grpc-js';
 import { startBigQueryServer, uniqueName } from '@tributary/local-gcp';
+import { median } from '@tributary/local-gcp/bench';
 import {
   createBigQueryClient,
   createInsertAllWriter,
@@ -64,11 +65,6 @@ async function timed<T>(
   const used = process.cpuUsage(cpu);
   return { wall: ROWS / seconds, cpu: ROWS / ((used.user + used.system) / 1e6) };
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-};
 
 const server = await startBigQueryServer({ writeApi: {} });
 const bq = createBigQueryClient({ projectId: PROJECT, apiEndpoint: server.apiEndpoint });

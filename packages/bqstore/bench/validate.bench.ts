@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { createMessage, type Message } from '@tributary/messagepipeline';
 import { compileRowValidator, createRowMapper, parseTableSchema } from '../src/index.js';
 import { TELEMETRY_FIELDS, telemetryRow } from './telemetry.js';
+import { median } from '@tributary/local-gcp/bench';
 
 const MESSAGES = 100_000;
 const ROUNDS = 7;
@@ -82,11 +83,6 @@ function raw(): Rate {
     }
   });
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-};
 
 // Warm-up, not counted.
 ours();

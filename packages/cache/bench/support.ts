@@ -1,5 +1,6 @@
 // Shared by the cache benchmarks.
 import { performance } from 'node:perf_hooks';
+export { median } from '@tributary/local-gcp/bench';
 
 /**
  * Runs `lookup` over every key with `inFlight` concurrent workers (each takes the next key when
@@ -24,6 +25,3 @@ export async function lookupRate(
   if (found !== keys.length) throw new Error(`found ${found} of ${keys.length}`);
   return keys.length / ((performance.now() - started) / 1_000);
 }
-
-export const median = (values: readonly number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;

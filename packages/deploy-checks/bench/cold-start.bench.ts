@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort, startLocalStack } from '@tributary/local-gcp';
+import { median } from '@tributary/local-gcp/bench';
 import { bundleApp, bundleEnvironment, imageNodeArgs } from '../src/test-support/bundle-env.js';
 
 const RUNS = 5;
@@ -51,11 +52,6 @@ async function coldStart(
     await exited;
   }
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
 
 const stack = await startLocalStack({ existingEnv: process.env });
 // As the test globalSetup does: the Google clients of this script find the emulators here.

@@ -19,7 +19,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCacheChain, createLruLayer, DEFAULT_LRU_OPTIONS } from '@tributary/cache';
-import { createMemoryCgroup, type MemoryCgroup } from '@tributary/local-gcp';
+import { createMemoryCgroup, type MemoryCgroup } from '@tributary/local-gcp/bench';
 import type { Fetcher } from '@tributary/cache';
 import { createStreamingService, type OutgoingMessage } from '@tributary/messagepipeline';
 import { createInMemoryBroker } from '@tributary/messagepipeline/broker';

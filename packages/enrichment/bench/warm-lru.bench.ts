@@ -13,6 +13,7 @@ import { createInMemoryBroker } from '@tributary/messagepipeline/broker';
 import { deferred } from '@tributary/messagepipeline/kernel';
 import { createEnricher, parseLookups, type Reference } from '../src/index.js';
 import { constantEnrichment } from './support.js';
+import { median } from '@tributary/local-gcp/bench';
 
 const MESSAGES = 100_000;
 const DEVICES = 1_000;
@@ -83,8 +84,6 @@ async function run(transformer: Transformer<OutgoingMessage>): Promise<number> {
   return MESSAGES / seconds;
 }
 
-const median = (values: number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const ours: number[] = [];
 const raw: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {

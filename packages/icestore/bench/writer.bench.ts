@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createMessage } from '@tributary/messagepipeline';
 import { jsonLine, readJsonPayload, writeJsonlGzip, type ArchiveRecord } from '../src/index.js';
+import { median } from '@tributary/local-gcp/bench';
 
 const BATCHES = 50;
 const RECORDS_PER_BATCH = 2_000;
@@ -110,11 +111,6 @@ for (const [index, batch] of batches.entries()) {
     throw new Error(`batch ${index}: the writer's output differs from the baseline's lines`);
   }
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-};
 
 // Warm-up, not counted.
 await ours();

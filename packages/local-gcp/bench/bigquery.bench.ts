@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { BigQuery, type Table } from '@google-cloud/bigquery';
 import { startBigQueryServer } from '../src/bigquery/server.js';
+import { median } from '../src/bench/index.js';
 
 process.env['METADATA_SERVER_DETECTION'] = 'none';
 
@@ -44,11 +45,6 @@ function row(i: number): Record<string, unknown> {
 }
 
 const SCHEMA = 'deviceId:STRING,ts:TIMESTAMP,temp:FLOAT,count:INTEGER,ok:BOOLEAN';
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
 
 function report(result: Record<string, unknown>): void {
   console.log(

@@ -55,8 +55,6 @@ export { STACK_ENV_NAMES, DEFAULT_TEST_PROJECT_ID } from './harness/stack-env.js
 export type { StackEnv, StackEnvName } from './harness/stack-env.js';
 export { testEnv } from './harness/test-env.js';
 export { uniqueName } from './harness/unique-name.js';
-export { createMemoryCgroup, rssBytesOf } from './harness/memory.js';
-export type { MemoryCgroup } from './harness/memory.js';
 export { productionClosure } from './harness/production-closure.js';
 export type { ProductionClosure } from './harness/production-closure.js';
 export { startAppProcess, waitForAppReady } from './harness/app-process.js';

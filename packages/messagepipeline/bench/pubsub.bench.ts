@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Message as ClientMessage, Subscription, Topic } from '@google-cloud/pubsub';
 import { startPubSubEmulator } from '@tributary/local-gcp';
+import { median } from '@tributary/local-gcp/bench';
 import { createStreamingService, emit } from '../src/index.js';
 import {
   createPubSubConsumer,
@@ -204,11 +205,6 @@ async function ourPublish(pubsub: PubSub, topic: Topic, bound: number): Promise<
 }
 
 // ---- run ------------------------------------------------------------------------------------
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-}
 
 const emulator = await startEmulator();
 const pubsub = new PubSub({ projectId: 'bench-proj' });

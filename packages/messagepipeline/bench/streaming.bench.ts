@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { createInMemoryBroker } from '../src/broker/index.js';
 import { createStreamingService, emit } from '../src/index.js';
 import { deferred } from '../src/kernel/index.js';
+import { median } from '@tributary/local-gcp/bench';
 
 const MESSAGES = 200_000;
 const ROUNDS = 7;
@@ -124,11 +125,6 @@ async function runService(
   }
   await broker.close();
   return rate;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 const payloads = buildPayloads(MESSAGES);

@@ -12,17 +12,13 @@ import {
   eventRowTransformer,
   toEventRow,
 } from '../src/index.js';
+import { median } from '@tributary/local-gcp/bench';
 
 const MYSQL_URL = process.env['MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306/test';
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 50_000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const BATCH = 500;
 const CONCURRENCY = 2;
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-};
 
 const payloads = Array.from({ length: EVENTS }, (_, i) =>
   Buffer.from(
