@@ -75,8 +75,9 @@ export function encodeEnvelope(message: EnvelopeSource): OutgoingMessage {
  *   that is not a valid version 1 envelope, throws a permanent `INVALID_PAYLOAD` error.
  * - No attribute, and the data is exactly a Go envelope (a JSON object with only the keys `id`
  *   (string), `payload` (standard base64 string, or null), `publishTime` (RFC 3339 string) and
- *   optionally `enrichmentData` (object)): unwraps it the same way. Any other JSON, including an
- *   object that merely has some of these keys, is left alone.
+ *   optionally `enrichmentData` (object), the `publishTime` key written plainly, as Go writes it):
+ *   unwraps it the same way. Any other JSON, including an object that merely has some of these
+ *   keys, is left alone.
  * - Otherwise: returns `message` itself.
  *
  * The unwrapped message is derived from `message` (`deriveMessage`), so acking it acks the
