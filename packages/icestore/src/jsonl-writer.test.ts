@@ -1,6 +1,9 @@
+import { gunzipSync } from 'node:zlib';
 import { createMessage, type Attributes } from '@tributary/messagepipeline';
 import { describe, expect, it } from 'vitest';
-import { jsonLine } from './jsonl-writer.js';
+import { jsonLine, readJsonPayload, writeJsonlGzip } from './jsonl-writer.js';
+
+const at = new Date('2026-12-01T10:15:30.123Z');
 
 /** The line as plain JSON.stringify and toISOString write it. */
 function expected(id: string, publishTime: Date, attributes: Attributes): string {
@@ -44,5 +47,57 @@ describe('jsonLine', () => {
         );
       }
     }
+  });
+});
+
+describe('JSON Lines writer', () => {
+  const message = (id: string, data: string | Uint8Array) =>
+    createMessage({
+      id,
+      data: typeof data === 'string' ? new TextEncoder().encode(data) : data,
+      attributes: { deviceId: 'd1' },
+      enrichment: { site: 'north' },
+      publishTime: at,
+    });
+
+  it('writes one line per record, JSON payloads as JSON and others as base64, in order', async () => {
+    const records = [
+      message('1', '{"temp": 21.5}'),
+      message('2', '{\n  "pretty": true\n}'),
+      message('3', new Uint8Array([0xff, 0x00, 0x10])),
+    ].map((m) => ({ message: m, json: readJsonPayload(m.data).json }));
+    const encoded = await writeJsonlGzip(records, 9);
+    const text = gunzipSync(encoded.data).toString('utf8');
+    expect(encoded.rawBytes).toBe(Buffer.byteLength(text));
+    const lines = text.split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([
+      {
+        id: '1',
+        publishTime: at.toISOString(),
+        attributes: { deviceId: 'd1' },
+        enrichment: { site: 'north' },
+        payload: { temp: 21.5 },
+      },
+      expect.objectContaining({ id: '2', payload: { pretty: true } }),
+      expect.objectContaining({
+        id: '3',
+        payloadBase64: Buffer.from([0xff, 0, 0x10]).toString('base64'),
+      }),
+    ]);
+    expect(encoded.records).toBe(3);
+  });
+
+  it('gives the same bytes for the same batch, across chunk boundaries', async () => {
+    const records = Array.from({ length: 2_000 }, (_, i) => {
+      const m = message(String(i), JSON.stringify({ i, pad: 'x'.repeat(50) }));
+      return { message: m, json: readJsonPayload(m.data).json };
+    });
+    const one = await writeJsonlGzip(records);
+    const two = await writeJsonlGzip(records);
+    expect(one.data.equals(two.data)).toBe(true);
+    const lines = records.map(jsonLine).join('');
+    expect(gunzipSync(one.data).toString()).toBe(lines);
+    expect(one.rawBytes).toBe(Buffer.byteLength(lines)); // about 5 chunks, 3 gzip writes
   });
 });
