@@ -204,9 +204,7 @@ describe('deploy/gke (kustomize, parsed with yaml)', () => {
     }
   });
 
-  it('scales every subscriber on its own subscription with the KEDA component', async () => {
-    const keda = kustomize(join(gke, 'components', 'keda'));
-    const scaled = keda.filter((m) => m.kind === 'ScaledObject');
+  it('scales every subscriber on its own subscription with the KEDA components', async () => {
     const subscribers: [string, string][] = [];
     for (const app of await deployableApps()) {
       const deployment = kustomize(join(gke, 'base', app)).find((m) => m.kind === 'Deployment')!;
@@ -214,25 +212,42 @@ describe('deploy/gke (kustomize, parsed with yaml)', () => {
       const sub = env.find((e) => e.name === 'SUBSCRIPTION' || e.name === 'INPUT_SUBSCRIPTION');
       if (sub !== undefined) subscribers.push([deployment.metadata.name, sub.value!]);
     }
-    expect(
-      scaled
-        .map((s) => [
-          (s.spec!['scaleTargetRef'] as Json)['name'],
-          ((s.spec!['triggers'] as Json[])[0]!['metadata'] as Json)['subscriptionName'],
-        ])
-        .sort(),
-    ).toEqual(subscribers.sort());
-    const component = readYaml(
-      join(gke, 'components', 'keda', 'kustomization.yaml'),
-    )[0] as unknown as {
-      kind: string;
-      patches: { target: { kind: string; name: string } }[];
-    };
-    expect(component.kind).toBe('Component');
-    // KEDA makes its own HPA: the base HPA of each scaled app is deleted.
-    expect(component.patches.map((p) => p.target.name).sort()).toEqual(
-      subscribers.map(([d]) => d).sort(),
+    // components/keda scales the subscribers of the example overlay's bases; the sql-sink, not
+    // in every environment, has its own component, so that no ScaledObject is left aimed at a
+    // Deployment an environment does not have.
+    const overlay = readYaml(
+      join(gke, 'overlays', 'example', 'kustomization.yaml'),
+    )[0] as unknown as { resources: string[] };
+    const inOverlay = new Set(
+      overlay.resources
+        .filter((r) => r.startsWith('../../base/'))
+        .map((r) => `tributary-${r.slice(11)}`),
     );
+    const scaledBy = (component: string): [string, string][] => {
+      const dir = join(gke, 'components', component);
+      const scaled = kustomize(dir)
+        .filter((m) => m.kind === 'ScaledObject')
+        .map((s): [string, string] => [
+          (s.spec!['scaleTargetRef'] as Json)['name'] as string,
+          ((s.spec!['triggers'] as Json[])[0]!['metadata'] as Json)['subscriptionName'] as string,
+        ]);
+      const kustomization = readYaml(join(dir, 'kustomization.yaml'))[0] as unknown as {
+        kind: string;
+        patches: { target: { kind: string; name: string } }[];
+      };
+      expect(kustomization.kind).toBe('Component');
+      // KEDA makes its own HPA: the base HPA of each scaled app is deleted.
+      expect(kustomization.patches.map((p) => p.target.name).sort(), component).toEqual(
+        scaled.map(([deployment]) => deployment).sort(),
+      );
+      return scaled;
+    };
+    const keda = scaledBy('keda');
+    const sqlSink = scaledBy('keda-sql-sink');
+    expect([...keda, ...sqlSink].sort()).toEqual(subscribers.sort());
+    for (const [deployment] of keda) expect(inOverlay, deployment).toContain(deployment);
+    expect(sqlSink.map(([deployment]) => deployment)).toEqual(['tributary-sql-sink']);
+    expect(inOverlay).not.toContain('tributary-sql-sink');
   });
 });
 
