@@ -54,8 +54,8 @@ function insertAfterLast(text: string, pattern: RegExp, insert: string, what: st
  * Scaffolds a subscriber app on `topic` from the patterns of the existing apps: apps/<name>
  * (config, main, pipeline, a test against the emulator, README), infra/app-<name>.tf (account,
  * subscription with dead-letter policy, Cloud Run service, Workload Identity binding),
- * deploy/gke/base/<name> (and its KEDA ScaledObject), its compose service and subscription, the
- * root tsconfig reference and the README's variables link.
+ * deploy/gke/base/<name> (with its KEDA ScaledObject and a place in the example overlay), its
+ * compose service and subscription, the root tsconfig reference and the README's variables link.
  */
 export async function serviceGenerator(
   tree: Tree,
@@ -126,6 +126,27 @@ spec:
         name: tributary-${name}
 `,
   );
+
+  // The example overlay deploys it (so the KEDA component above has a Deployment to scale).
+  const overlay = 'deploy/gke/overlays/example/kustomization.yaml';
+  let overlayText = insertAfterLast(
+    read(tree, overlay),
+    /^ {2}- \.\.\/\.\.\/base\/[a-z0-9-]+$/gm,
+    `\n  - ../../base/${name}`,
+    'the base in the example overlay',
+  );
+  const registry = /^ {4}newName: (\S+)\/[a-z0-9-]+$/m.exec(overlayText)?.[1];
+  const tag = /^ {4}newTag: (.+)$/m.exec(overlayText)?.[1];
+  if (registry === undefined || tag === undefined) {
+    throw new Error(`cannot find the images of ${overlay}`);
+  }
+  overlayText = insertAfterLast(
+    overlayText,
+    /^ {4}newTag: .+$/gm,
+    `\n  - name: tributary/${name}\n    newName: ${registry}/${name}\n    newTag: ${tag}`,
+    'the image in the example overlay',
+  );
+  tree.write(overlay, overlayText);
 
   // Compose: the service, and its subscription in the setup script.
   tree.write(
