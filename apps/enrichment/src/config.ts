@@ -1,4 +1,9 @@
-import { configField, secret, standardConfigShape } from '@tributary/runtime';
+import {
+  configField,
+  publishBatchingConfigShape,
+  secret,
+  standardConfigShape,
+} from '@tributary/runtime';
 import * as z from 'zod';
 
 /** Every variable the enrichment app reads; `README.md` renders it with `configMarkdownTable`. */
@@ -63,12 +68,7 @@ export const EnrichmentEnv = z.object({
     .describe(
       'Past this many deliveries a still-failing message is dead-lettered (0: never; match the subscription)',
     ),
-  PUBSUB_BATCH_MAX_MESSAGES: configField
-    .integer(100, { min: 1, max: 1000 })
-    .describe('Pub/Sub client batch size'),
-  PUBSUB_BATCH_MAX_MS: configField
-    .durationMs(10, { min: 0 })
-    .describe('Longest a publish waits for its Pub/Sub batch to fill'),
+  ...publishBatchingConfigShape(),
   STALL_AFTER_MS: configField
     .durationMs(60_000, { min: 1 })
     .describe('/readyz turns 503 when messages are pending and none settled for this long'),

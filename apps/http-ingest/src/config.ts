@@ -1,4 +1,9 @@
-import { configField, secret, standardConfigShape } from '@tributary/runtime';
+import {
+  configField,
+  publishBatchingConfigShape,
+  secret,
+  standardConfigShape,
+} from '@tributary/runtime';
 import * as z from 'zod';
 import { parseApiKeyHashes } from './auth.js';
 
@@ -63,12 +68,7 @@ const HttpIngestFields = z.object({
   IDEMPOTENCY_CACHE_SIZE: configField
     .integer(10_000, { min: 0 })
     .describe('Recent event ids whose publish a retry reuses instead of publishing again'),
-  PUBSUB_BATCH_MAX_MESSAGES: configField
-    .integer(100, { min: 1, max: 1000 })
-    .describe('Pub/Sub client batch size'),
-  PUBSUB_BATCH_MAX_MS: configField
-    .durationMs(10, { min: 0 })
-    .describe('Longest a publish waits for its Pub/Sub batch to fill'),
+  ...publishBatchingConfigShape(),
   PUBSUB_MAX_OUTSTANDING_MESSAGES: configField
     .integer(5_000, { min: 1 })
     .describe('Publishes not yet confirmed, at most; more wait'),

@@ -1,4 +1,9 @@
-import { configField, secret, standardConfigShape } from '@tributary/runtime';
+import {
+  configField,
+  publishBatchingConfigShape,
+  secret,
+  standardConfigShape,
+} from '@tributary/runtime';
 import * as z from 'zod';
 
 const optionalFile = (description: string) =>
@@ -76,12 +81,7 @@ const IngestionFields = z.object({
   CONCURRENCY: configField
     .integer(500, { min: 1 })
     .describe('Messages published to Pub/Sub at once'),
-  PUBSUB_BATCH_MAX_MESSAGES: configField
-    .integer(100, { min: 1, max: 1000 })
-    .describe('Pub/Sub client batch size'),
-  PUBSUB_BATCH_MAX_MS: configField
-    .durationMs(10, { min: 0 })
-    .describe('Longest a publish waits for its Pub/Sub batch to fill'),
+  ...publishBatchingConfigShape(),
   CHECK_TOPICS: configField
     .boolean(true)
     .describe(

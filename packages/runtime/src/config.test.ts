@@ -16,6 +16,7 @@ import {
   loadConfigOrExit,
   parseBytes,
   parseDurationMs,
+  publishBatchingConfigShape,
   redactConfig,
   secret,
   standardConfigShape,
@@ -210,6 +211,20 @@ describe('loadConfig', () => {
         },
       ]);
     }
+  });
+
+  it('gives publishing apps the Pub/Sub batching variables, with their defaults and bounds', () => {
+    const PublisherEnv = z.object({ ...publishBatchingConfigShape() });
+    expect(loadConfig(PublisherEnv, {})).toEqual({
+      PUBSUB_BATCH_MAX_MESSAGES: 100,
+      PUBSUB_BATCH_MAX_MS: 10,
+    });
+    expect(
+      loadConfig(PublisherEnv, { PUBSUB_BATCH_MAX_MESSAGES: '1000', PUBSUB_BATCH_MAX_MS: '0' }),
+    ).toEqual({ PUBSUB_BATCH_MAX_MESSAGES: 1000, PUBSUB_BATCH_MAX_MS: 0 });
+    expect(() => loadConfig(PublisherEnv, { PUBSUB_BATCH_MAX_MESSAGES: '1001' })).toThrow(
+      /PUBSUB_BATCH_MAX_MESSAGES/,
+    );
   });
 
   it('checks that a file variable names a readable, non-empty regular file', async () => {

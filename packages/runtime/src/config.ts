@@ -392,6 +392,23 @@ export function standardConfigShape() {
   };
 }
 
+/**
+ * The variables of an app that publishes to Pub/Sub, for the client's batching:
+ * `PUBSUB_BATCH_MAX_MESSAGES` (default 100, at most 1,000) and `PUBSUB_BATCH_MAX_MS` (default
+ * 10). Spread it like {@link standardConfigShape}; they map to the producer's
+ * `batching: { maxMessages, maxMilliseconds }`.
+ */
+export function publishBatchingConfigShape() {
+  return {
+    PUBSUB_BATCH_MAX_MESSAGES: configField
+      .integer(100, { min: 1, max: 1000 })
+      .describe('Pub/Sub client batch size'),
+    PUBSUB_BATCH_MAX_MS: configField
+      .durationMs(10, { min: 0 })
+      .describe('Longest a publish waits for its Pub/Sub batch to fill'),
+  };
+}
+
 /** The value {@link redactConfig} puts in place of a secret. */
 export const REDACTED = '[REDACTED]';
 

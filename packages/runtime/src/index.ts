@@ -11,6 +11,7 @@ export {
   logLevels,
   parseBytes,
   parseDurationMs,
+  publishBatchingConfigShape,
   redactConfig,
   secret,
   standardConfigShape,
