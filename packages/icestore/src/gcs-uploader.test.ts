@@ -1,7 +1,7 @@
 import { createMessage } from '@tributary/messagepipeline';
 import { describe, expect, it } from 'vitest';
 import { objectNameFor } from './gcs-uploader.js';
-import type { ArchiveRecord } from './jsonl-writer.js';
+import type { ArchiveRecord } from './json-line.js';
 
 function record(id: string, publishTime: string): ArchiveRecord {
   return {

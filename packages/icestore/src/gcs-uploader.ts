@@ -3,7 +3,8 @@ import { CRC32C, type Bucket } from '@google-cloud/storage';
 import { TributaryError } from '@tributary/messagepipeline';
 import { requireInteger, within } from '@tributary/messagepipeline/kernel';
 import { joinObjectName } from './path-safety.js';
-import { DEFAULT_GZIP_LEVEL, writeJsonlGzip, type ArchiveRecord } from './jsonl-writer.js';
+import type { ArchiveRecord } from './json-line.js';
+import { DEFAULT_GZIP_LEVEL, writeJsonlGzip } from './jsonl-writer.js';
 
 /** Written into every object's custom metadata (`writerVersion`). */
 export const WRITER_VERSION = 'tributary-icestore/1';

@@ -9,7 +9,9 @@ export {
 export type { GcsUploader, GcsUploaderOptions, UploadResult } from './gcs-uploader.js';
 export { compileKeyTemplate, DEFAULT_KEY_TEMPLATE_OPTIONS } from './key-template.js';
 export type { KeyInput, KeyLayout, KeyTemplate, KeyTemplateOptions } from './key-template.js';
-export { DEFAULT_GZIP_LEVEL, jsonLine, readJsonPayload, writeJsonlGzip } from './jsonl-writer.js';
-export type { ArchiveRecord, EncodedBatch } from './jsonl-writer.js';
+export { jsonLine, readJsonPayload } from './json-line.js';
+export type { ArchiveRecord } from './json-line.js';
+export { DEFAULT_GZIP_LEVEL, writeJsonlGzip } from './jsonl-writer.js';
+export type { EncodedBatch } from './jsonl-writer.js';
 export { DEFAULT_MAX_PART_LENGTH, joinObjectName, safePathPart } from './path-safety.js';
 export type { PathPartOptions } from './path-safety.js';

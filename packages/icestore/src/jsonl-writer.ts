@@ -1,12 +1,5 @@
-import { createGzip } from 'node:zlib';
-import type { Attributes, Message } from '@tributary/messagepipeline';
-
-/** One archived message: the message and its payload as one-line JSON text, if it is JSON. */
-export interface ArchiveRecord {
-  readonly message: Message;
-  /** The payload as JSON text without line breaks, or `undefined` (then it is archived base64). */
-  readonly json: string | undefined;
-}
+import { constants, crc32, deflateRaw, deflateRawSync, type ZlibOptions } from 'node:zlib';
+import { encodeLine, LineBuffer, type ArchiveRecord } from './json-line.js';
 
 /** What {@link writeJsonlGzip} produced. */
 export interface EncodedBatch {
@@ -21,169 +14,187 @@ export interface EncodedBatch {
 export const DEFAULT_GZIP_LEVEL = 6;
 
 /**
- * Lines are built into strings of about this many characters, each encoded to bytes at once.
- * Under 128 KiB a string and its bytes come from reused memory; at 256 Ki characters each was
- * fresh pages from the system, and building the lines cost 2.7 times as much (measured,
- * `bench/writer.bench.ts`).
+ * The share of each round's records compressed on zlib's thread pool while the main thread
+ * encodes and compresses the rest. Encoding a line costs about a third to a half of compressing
+ * it at level 6; at 0.6 the two sides finish about together (measured, `bench/writer.bench.ts`).
  */
-const CHUNK_CHARS = 64 * 1024;
+const POOL_SHARE = 0.6;
+/** Batches estimated under this many bytes are compressed on the main thread only. */
+const SMALL_BATCH_BYTES = 64 * 1024;
 /**
- * After the first chunk (handed over as soon as it is built, to start compressing early), gzip
- * gets chunks of at least this many bytes: each write is a round trip to zlib's thread pool,
- * measured at 45-70 µs on its own, and 128 KiB halved their number for about 9 % more speed.
+ * A batch is written in rounds of about this many bytes of lines: a slice for the pool, then
+ * one the main thread compresses. Between rounds the event loop runs, so a big batch holds the
+ * main thread a few milliseconds at a time, and each batch keeps one slice on the pool at most.
  */
-const GZIP_WRITE_BYTES = 128 * 1024;
+const ROUND_BYTES = 1024 * 1024;
+/** deflate's window: a slice is compressed with the bytes before it as its dictionary. */
+const WINDOW_BYTES = 32 * 1024;
 /**
- * Output chunk of the gzip stream: each one is a round trip to zlib's thread pool. zlib's
- * default (16 KiB) made the stream cost about 1.7 times `gzipSync`; 64 KiB, about 1.3 times.
+ * Output chunk of a pool slice's deflate: the compressed slice fits in one, so it comes back in
+ * one round trip. Larger chunks measured slower (a fresh buffer of that size each time).
  */
-const GZIP_CHUNK_BYTES = 64 * 1024;
-
-/**
- * Reads a payload as one-line JSON text: its own text when it parses and has no line break
- * (JSON whitespace outside strings is the only place one can be), re-serialised otherwise;
- * `undefined` when it is not JSON. Also returns the parsed value (for a timestamp field).
- */
-export function readJsonPayload(data: Uint8Array): { json: string | undefined; value: unknown } {
-  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { json: undefined, value: undefined };
-  }
-  const oneLine = text.includes('\n') || text.includes('\r') ? JSON.stringify(value) : text.trim();
-  return { json: oneLine, value };
-}
+const POOL_CHUNK_BYTES = 64 * 1024;
 
 /**
- * One JSON line: `id`, `publishTime`, `attributes`, `enrichment`, and `payload` (the JSON value)
- * or `payloadBase64`.
- */
-export function jsonLine(record: ArchiveRecord): string {
-  const message = record.message;
-  const id = message.id;
-  const head =
-    `{"id":${jsonString(id)},` +
-    `"publishTime":"${isoTime(message.publishTime)}",` +
-    `"attributes":${attributesJson(message.attributes)},` +
-    `"enrichment":${enrichmentJson(message.enrichment)},`;
-  if (record.json !== undefined) return `${head}"payload":${record.json}}\n`;
-  const data = message.data;
-  const base64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
-  return `${head}"payloadBase64":"${base64}"}\n`;
-}
-
-// The second of the last publish time and its ISO text, reused for the next time in that second:
-// a batch's messages mostly share it. Gives exactly the text `toISOString()` would.
-let lastSecond = Number.NaN;
-let lastSecondIso = '';
-
-/** `JSON.stringify(enrichment)`, without the call for the common empty object. */
-function enrichmentJson(enrichment: Readonly<Record<string, unknown>>): string {
-  for (const _ in enrichment) return JSON.stringify(enrichment);
-  return '{}';
-}
-
-/** `date.toISOString()`, reusing the text up to the milliseconds for times in the same second. */
-function isoTime(date: Date): string {
-  const time = date.getTime();
-  // Years 1970 to 9999 only: toISOString's text has this fixed shape there.
-  if (!(time >= 0 && time <= 253_402_300_799_999)) return date.toISOString();
-  const millis = time % 1000;
-  const second = time - millis;
-  if (second !== lastSecond) {
-    lastSecondIso = new Date(second).toISOString().slice(0, 20); // 2026-12-01T00:00:00.
-    lastSecond = second;
-  }
-  return `${lastSecondIso}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${String(millis)}Z`;
-}
-
-/**
- * `JSON.stringify(attributes)`, built by hand: twice as fast for small objects of strings
- * (the JSON of each name is kept, since names repeat).
- */
-function attributesJson(attributes: Attributes): string {
-  let json = '{';
-  for (const name of Object.keys(attributes)) {
-    const value = attributes[name];
-    if (value === undefined) continue;
-    json += `${json.length === 1 ? '' : ','}${nameJson(name)}:${jsonString(value)}`;
-  }
-  return `${json}}`;
-}
-
-/** JSON of attribute names seen so far, up to a bound (names are few; values are not kept). */
-const nameJsons = new Map<string, string>();
-const MAX_NAME_JSONS = 1024;
-
-function nameJson(name: string): string {
-  let json = nameJsons.get(name);
-  if (json === undefined) {
-    json = jsonString(name);
-    if (nameJsons.size < MAX_NAME_JSONS) nameJsons.set(name, json);
-  }
-  return json;
-}
-
-/** `JSON.stringify(text)`: the text in quotes when nothing in it needs escaping. */
-function jsonString(text: string): string {
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    // Control characters, '"', '\\' and surrogates (a lone one is escaped) need JSON.stringify.
-    if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) {
-      return JSON.stringify(text);
-    }
-  }
-  return `"${text}"`;
-}
-
-/**
- * Streams records through gzip as JSON Lines, in order, at `level` (0-9), in chunks, so no
- * single string of the whole batch is built: each chunk is compressed on zlib's thread pool
- * while the next one is built. The same records always give the same bytes.
+ * Encodes records as JSON Lines, in order, into one gzip member at `level` (0-9).
+ *
+ * The lines are cut into slices, each compressed as raw deflate with the 32 KiB before it as
+ * its dictionary and ended by a sync flush, so that the slices join into one deflate stream,
+ * as pigz joins its blocks (every gzip reader reads it; it compresses as well as one pass). In
+ * each round the first 60 % of the records go to zlib's thread pool as soon as they are
+ * encoded, and the main thread meanwhile encodes and compresses the rest: one pool round trip
+ * per round, where a gzip stream paid one per chunk (each costs tens of microseconds on a
+ * virtual machine). A small batch is compressed on the main thread alone, into exactly the bytes
+ * of `zlib.gzipSync`. The same records always give the same bytes.
  */
 export async function writeJsonlGzip(
   records: readonly ArchiveRecord[],
   level = DEFAULT_GZIP_LEVEL,
 ): Promise<EncodedBatch> {
-  const gzip = createGzip({ level, chunkSize: GZIP_CHUNK_BYTES });
-  const chunks: Buffer[] = [];
-  gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const finished = new Promise<void>((resolve, reject) => {
-    gzip.once('end', resolve);
-    gzip.once('error', reject);
-  });
-  // Awaited at the end; an error before then must not count as an unhandled rejection.
-  finished.catch(() => undefined);
-  let rawBytes = 0;
-  let pending = '';
-  let ready: Buffer[] = [];
-  let readyBytes = 0;
-  let writeBytes = 0; // the first chunk goes as soon as it is built
-  let compressing: Promise<unknown> | undefined;
-  for (const record of records) {
-    pending += jsonLine(record);
-    if (pending.length < CHUNK_CHARS) continue;
-    const bytes = Buffer.from(pending, 'utf8');
-    pending = '';
-    ready.push(bytes);
-    readyBytes += bytes.byteLength;
-    if (readyBytes < writeBytes) continue;
-    const chunk = ready.length === 1 ? bytes : Buffer.concat(ready, readyBytes);
-    rawBytes += readyBytes;
-    ready = [];
-    readyBytes = 0;
-    writeBytes = GZIP_WRITE_BYTES;
-    // The chunk before this one was compressing on zlib's thread pool while this one was
-    // built; once it is done, this one goes. Waiting on 'drain' instead kept one side idle.
-    if (compressing !== undefined) await compressing;
-    compressing = new Promise((resolve) => gzip.write(chunk, resolve));
+  const estimate = estimateBytes(records);
+  const rounds =
+    estimate < SMALL_BATCH_BYTES ? 0 : Math.min(records.length, Math.ceil(estimate / ROUND_BYTES));
+  const roundBytes = Math.min(estimate, ROUND_BYTES);
+  const out = new DeflateJoiner(level);
+  const mainLines = takeLineBuffer(rounds === 0 ? estimate : roundBytes * (1 - POOL_SHARE));
+  // Two pool buffers in turn: the one before may still be compressing while the next fills.
+  const poolLines: LineBuffer[] = [];
+  while (poolLines.length < Math.min(rounds, 2)) {
+    poolLines.push(takeLineBuffer(roundBytes * POOL_SHARE));
   }
-  ready.push(Buffer.from(pending, 'utf8'));
-  const last = Buffer.concat(ready);
-  rawBytes += last.byteLength;
-  gzip.end(last);
-  await finished;
-  return { data: Buffer.concat(chunks), records: records.length, rawBytes };
+  if (rounds === 0) out.onMainThread(encode(records, 0, records.length, mainLines), true);
+  let onPool: Promise<unknown> | undefined;
+  for (let round = 0, index = 0; round < rounds; round++) {
+    const roundEnd = Math.round((records.length * (round + 1)) / rounds);
+    const poolEnd = index + Math.ceil((roundEnd - index) * POOL_SHARE);
+    const slice = encode(records, index, poolEnd, poolLines[round % 2] as LineBuffer);
+    if (onPool !== undefined) await onPool; // one slice of the batch on the pool at a time
+    onPool = out.onPool(slice, poolEnd === records.length);
+    if (roundEnd > poolEnd) {
+      const rest = encode(records, poolEnd, roundEnd, mainLines);
+      out.onMainThread(rest, roundEnd === records.length);
+    }
+    index = roundEnd;
+  }
+  const data = await out.result();
+  // Only now: a failed batch's buffers may still be read by the pool, and are left to the GC.
+  for (const lines of [mainLines, ...poolLines]) giveBack(lines);
+  return { data, records: records.length, rawBytes: out.rawBytes };
+}
+
+function encode(
+  records: readonly ArchiveRecord[],
+  from: number,
+  to: number,
+  lines: LineBuffer,
+): Buffer {
+  lines.length = 0;
+  for (let index = from; index < to; index++) encodeLine(records[index] as ArchiveRecord, lines);
+  return lines.view();
+}
+
+/**
+ * Compresses slices of a stream in order, each with the window before it as its dictionary,
+ * and joins them into one gzip member.
+ */
+class DeflateJoiner {
+  private readonly level: number;
+  private readonly bodies: Promise<Buffer>[] = [];
+  private crc = 0;
+  private dictionary: Buffer | undefined;
+  /** Bytes of the slices so far. */
+  rawBytes = 0;
+
+  constructor(level: number) {
+    this.level = level;
+  }
+
+  /** Compresses `slice` on zlib's thread pool; settles when it is compressed. */
+  onPool(slice: Buffer, last: boolean): Promise<unknown> {
+    const body = new Promise<Buffer>((resolve, reject) => {
+      deflateRaw(slice, { ...this.options(last), chunkSize: POOL_CHUNK_BYTES }, (error, bytes) => {
+        if (error === null) resolve(bytes);
+        else reject(error);
+      });
+    });
+    body.catch(() => undefined); // awaited in result(); not unhandled if a later slice throws
+    this.bodies.push(body);
+    this.account(slice); // after the slice went to the pool: the pool starts on it first
+    return body;
+  }
+
+  /** Compresses `slice` on this thread. */
+  onMainThread(slice: Buffer, last: boolean): void {
+    this.bodies.push(Promise.resolve(deflateRawSync(slice, this.options(last))));
+    this.account(slice);
+  }
+
+  async result(): Promise<Buffer> {
+    const bodies = await Promise.all(this.bodies);
+    return Buffer.concat([gzipHeader(this.level), ...bodies, gzipTrailer(this.crc, this.rawBytes)]);
+  }
+
+  private options(last: boolean): ZlibOptions {
+    return {
+      level: this.level,
+      finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+      ...(this.dictionary === undefined ? {} : { dictionary: this.dictionary }),
+    };
+  }
+
+  private account(slice: Buffer): void {
+    this.crc = crc32(slice, this.crc);
+    this.rawBytes += slice.byteLength;
+    // Copied: the slice's buffer is filled again before the next slice is compressed.
+    this.dictionary = Buffer.from(slice.subarray(Math.max(0, slice.byteLength - WINDOW_BYTES)));
+  }
+}
+
+/**
+ * Line buffers given back after a batch, for the next: fresh ones of a few hundred KiB each
+ * cost page faults, and made the writer about 15 % slower (measured).
+ */
+const spareLineBuffers: LineBuffer[] = [];
+const MAX_SPARE_LINE_BUFFERS = 6;
+const MAX_SPARE_BYTES = 2 * ROUND_BYTES;
+
+function takeLineBuffer(capacityBytes: number): LineBuffer {
+  const spare = spareLineBuffers.pop();
+  const capacity = Math.ceil(capacityBytes) + 4096;
+  if (spare === undefined) return new LineBuffer(capacity);
+  spare.length = 0;
+  spare.reserve(capacity);
+  return spare;
+}
+
+function giveBack(lines: LineBuffer): void {
+  if (
+    spareLineBuffers.length < MAX_SPARE_LINE_BUFFERS &&
+    lines.bytes.byteLength <= MAX_SPARE_BYTES
+  ) {
+    spareLineBuffers.push(lines);
+  }
+}
+
+/** Bytes the lines will take, roughly: payloads plus what the rest of a line usually takes. */
+function estimateBytes(records: readonly ArchiveRecord[]): number {
+  let bytes = 0;
+  for (const { message, json } of records) {
+    bytes += (json?.byteLength ?? (message.data.byteLength * 4) / 3) + 160;
+  }
+  return bytes;
+}
+
+/** gzip's member header as zlib writes it (no name, time 0, Unix), its XFL for the level. */
+function gzipHeader(level: number): Buffer {
+  const extraFlags = level === 9 ? 2 : level < 2 ? 4 : 0;
+  return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, extraFlags, 3]);
+}
+
+/** gzip's member trailer: CRC-32 and length (modulo 2^32) of the uncompressed bytes. */
+function gzipTrailer(crc: number, rawBytes: number): Buffer {
+  const trailer = Buffer.allocUnsafe(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(rawBytes % 0x1_0000_0000, 4);
+  return trailer;
 }

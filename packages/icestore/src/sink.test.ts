@@ -11,7 +11,7 @@ import {
 import { createInMemoryBroker, type InMemoryBroker } from '@tributary/messagepipeline/broker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGcsUploader, objectNameFor } from './gcs-uploader.js';
-import { readJsonPayload } from './jsonl-writer.js';
+import { readJsonPayload } from './json-line.js';
 import { createArchiveSink, type ArchiveSinkOptions } from './sink.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];

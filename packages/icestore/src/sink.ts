@@ -10,7 +10,7 @@ import {
   type StatsDescription,
 } from '@tributary/messagepipeline';
 import type { GcsUploader } from './gcs-uploader.js';
-import { readJsonPayload, type ArchiveRecord } from './jsonl-writer.js';
+import { readJsonPayload, type ArchiveRecord } from './json-line.js';
 import { compileKeyTemplate, type KeyTemplateOptions } from './key-template.js';
 
 /** Options for {@link createArchiveSink}. */
