@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { InvalidArgumentError, TributaryError } from './errors.js';
 import {
   retryDelayMs,
@@ -105,6 +105,11 @@ describe('retry', () => {
   });
 
   it('stops waiting when the signal aborts', async () => {
+    // Pin the full-jitter draw to the middle (30 s): a draw of 0 would retry before the abort.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    onTestFinished(() => {
+      random.mockRestore();
+    });
     const controller = new AbortController();
     const operation = vi.fn(() => Promise.reject(TributaryError.transient('UNAVAILABLE', 'busy')));
     const result = retry(operation, {

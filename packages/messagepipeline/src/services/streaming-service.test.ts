@@ -472,6 +472,7 @@ describe('StreamingService: stop', () => {
     });
     afterEach(() => {
       vi.useRealTimers();
+      vi.restoreAllMocks();
     });
 
     it('aborts the signal and nacks every unsettled message when the deadline passes', async () => {
@@ -504,6 +505,9 @@ describe('StreamingService: stop', () => {
     });
 
     it('cuts a retry backoff short at the deadline and nacks', async () => {
+      // Full jitter draws the wait from [0, 60 s): pin the draw to the middle (30 s), or one run
+      // in 600 retries inside the 100 ms deadline.
+      vi.spyOn(Math, 'random').mockReturnValue(0.5);
       const processor = vi.fn(() => Promise.reject(transient()));
       const { consumer, service } = setup({
         processor,
