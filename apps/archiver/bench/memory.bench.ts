@@ -307,10 +307,23 @@ const VARIANTS: Variant[] = [
   },
 ];
 
+/** BENCH_VARIANTS: the buckets of the runs to make, comma-separated (all when unset). */
+function selectedVariants(): Variant[] {
+  const wanted = process.env['BENCH_VARIANTS']?.split(',').map((name) => name.trim());
+  if (wanted === undefined) return VARIANTS;
+  const unknown = wanted.filter((name) => !VARIANTS.some((v) => v.bucket === name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `BENCH_VARIANTS: no run named ${unknown.join(', ')} (runs: ${VARIANTS.map((v) => v.bucket).join(', ')})`,
+    );
+  }
+  return VARIANTS.filter((variant) => wanted.includes(variant.bucket));
+}
+
 async function parent(): Promise<void> {
   const loadBefore = loadavg()[0] ?? 0;
   const results: { variant: Variant; run: Run; files: number }[] = [];
-  for (const variant of VARIANTS) {
+  for (const variant of selectedVariants()) {
     let cgroup: MemoryCgroup | undefined;
     if (variant.containerMb !== undefined) {
       try {
