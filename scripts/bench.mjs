@@ -55,13 +55,10 @@ function hasNestedCopy(args) {
   return workspace !== undefined && existsSync(join(workspace, 'node_modules', name));
 }
 
-const rows = [];
-let failed = false;
-for (const file of files) {
-  console.log(`\n>>> ${file}`);
-  const outfile = join('.tributary', 'bench', file.replaceAll('/', '__').replace(/\.ts$/, '.mjs'));
+/** Compiles one entry as production code is compiled (see the top of this file). */
+async function buildBench(entry, outfile) {
   await build({
-    entryPoints: [file],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
@@ -76,6 +73,18 @@ for (const file of files) {
       js: "import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);",
     },
   });
+}
+
+const rows = [];
+let failed = false;
+for (const file of files) {
+  console.log(`\n>>> ${file}`);
+  const outfile = join('.tributary', 'bench', file.replaceAll('/', '__').replace(/\.ts$/, '.mjs'));
+  await buildBench(file, outfile);
+  // A `<name>.child.ts` beside the benchmark is the process it forks to measure: built on its
+  // own, beside the benchmark's output, so that process loads only what it imports.
+  const child = file.replace(/\.bench\.ts$/, '.child.ts');
+  if (existsSync(child)) await buildBench(child, outfile.replace(/\.bench\.mjs$/, '.child.mjs'));
   const run = spawnSync(process.execPath, ['--enable-source-maps', '--expose-gc', outfile], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],

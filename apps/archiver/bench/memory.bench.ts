@@ -1,5 +1,5 @@
 // Memory: a flood of FLOOD messages over KEYS keys through the archiver's real pipeline, in a
-// child process of its own whose RSS (VmRSS from /proc, every 100 ms) is sampled from here.
+// child process of its own (memory.child.ts) whose RSS (VmRSS from /proc, every 100 ms) is sampled from here.
 //   ours:      the child runs the app's composition (composeArchiver, as main.ts builds it) over
 //              the in-memory broker transport (what `npm start` runs), its subscription bounded as
 //              the local flow bounds it (100,000 messages / 256 MiB, a 10-minute ack deadline),
@@ -27,146 +27,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Storage, type Bucket } from '@google-cloud/storage';
 import { startGcsServer } from '@tributary/local-gcp';
 import { createMemoryCgroup, rssBytesOf, type MemoryCgroup } from '@tributary/local-gcp/bench';
-import { silentLogger, type MessageConsumer } from '@tributary/messagepipeline';
-import { createBrokerTransport, createInMemoryBroker } from '@tributary/messagepipeline/broker';
-import { createMetricsRegistry, loadConfig } from '@tributary/runtime';
-import { composeArchiver } from '../src/app.js';
-import { ArchiverEnv } from '../src/config.js';
+import {
+  ARCHIVER_ENV,
+  FLOOD,
+  KEYS,
+  PROJECT,
+  SUBSCRIPTION,
+  type Mode,
+  type ToParent,
+} from './memory.child.js';
 
-const FLOOD = Number(process.env['BENCH_FLOOD'] ?? 1_000_000);
-const KEYS = 10_000;
 const IDLE_SECONDS = 5;
-/** Messages published and not yet delivered, at most (see the publish loop). */
-const PENDING = 5_000;
-const PROJECT = 'bench-proj';
 const MB = 1024 * 1024;
-/** The archiver's variables besides the names (the rest are the app's defaults). */
-const ARCHIVER_ENV: Record<string, string> = {
-  KEY_TEMPLATE: '{yyyy}/{MM}/{dd}/{attributes.device}',
-  MAX_OPEN_KEYS: String(KEYS),
-};
-/**
- * The subscription bound of the local flow (apps/cli's startLocalFlow), which counts delivered
- * but unacked messages too, and a long ack deadline: the in-memory broker does not extend leases
- * as the Pub/Sub client does, and a batch may wait BATCH_MAX_WAIT_MS (60 s) for its key.
- */
-const SUBSCRIPTION = {
-  maxBacklogMessages: 100_000,
-  maxBacklogBytes: 256 * MB,
-  ackDeadlineMs: 600_000,
-};
-
-type Mode = 'archiver' | 'ack-only';
-type ToParent =
-  | { type: 'ready' }
-  | { type: 'progress'; acked: number; heapMb: number; externalMb: number }
-  | { type: 'done'; acked: number; stats: Record<string, number> };
-
-/** ~200 B of telemetry JSON for message `i`. */
-function payload(i: number): Uint8Array {
-  return Buffer.from(
-    JSON.stringify({
-      device_id: `dev-${String(i % KEYS).padStart(5, '0')}`,
-      ts: new Date(1_767_225_600_000 + i * 10).toISOString(),
-      seq: i,
-      value: Math.round((15 + (i % 200) / 10) * 100) / 100,
-      readings: ['t', 'h', 'p'].map((name, k) => ({ name, value: (i % 50) + k / 10 })),
-    }),
-  );
-}
-
-// ---- the measured child ------------------------------------------------------------------
-
-async function child(mode: Mode, gcsUrl: string, bucket: string, window: string): Promise<void> {
-  const send = (message: ToParent): void => {
-    process.send?.(message);
-  };
-  const broker = createInMemoryBroker();
-  broker.createTopic('in');
-  broker.createSubscription('archive', { topic: 'in', ...SUBSCRIPTION });
-  let stop: () => Promise<void>;
-  let stats: () => Record<string, number> = () => ({});
-  if (mode === 'archiver') {
-    const storage = new Storage({ apiEndpoint: gcsUrl, projectId: PROJECT });
-    const app = await composeArchiver(
-      loadConfig(ArchiverEnv, {
-        GOOGLE_CLOUD_PROJECT: PROJECT,
-        SUBSCRIPTION: 'archive',
-        BUCKET: bucket,
-        ...ARCHIVER_ENV,
-        MAX_IN_FLIGHT_MESSAGES: window,
-      }),
-      {
-        logger: silentLogger,
-        registry: createMetricsRegistry(),
-        transport: createBrokerTransport(broker),
-        storage,
-      },
-    );
-    const services = Object.values(app.services);
-    for (const service of services) await service.start();
-    stop = async () => {
-      for (const service of services.reverse()) await service.stop({ timeoutMs: 30_000 });
-    };
-    stats = () => {
-      const s = app.app.sink.stats();
-      return {
-        objectsWritten: s.objectsWritten,
-        recordsWritten: s.recordsWritten,
-        pressureFlushes: s.pressureFlushes,
-        bytesUncompressed: s.bytesUncompressed,
-        bytesCompressed: s.bytesCompressed,
-      };
-    };
-  } else {
-    // The same broker, subscription and prefetch bound, no archiver: ack on arrival.
-    const consumer: MessageConsumer = broker.consumer('archive', { maxPrefetchMessages: 1_000 });
-    await consumer.start();
-    const loop = (async () => {
-      for await (const message of consumer) message.ack();
-    })();
-    stop = async () => {
-      await consumer.stop();
-      await loop;
-    };
-  }
-  send({ type: 'ready' });
-  await new Promise<void>((resolve) =>
-    process.once('message', () => {
-      resolve();
-    }),
-  );
-
-  const acked = (): number => broker.subscriptionStats('archive').acked;
-  const progress = setInterval(() => {
-    const usage = process.memoryUsage();
-    send({
-      type: 'progress',
-      acked: acked(),
-      heapMb: Math.round(usage.heapUsed / MB),
-      externalMb: Math.round(usage.external / MB),
-    });
-  }, 100);
-  const producer = broker.producer('in');
-  await producer.start();
-  for (let i = 0; i < FLOOD; i++) {
-    // Pub/Sub keeps a backlog on its servers; the in-memory broker keeps it in this process. Held
-    // to PENDING messages here, so the figure is the archiver's, not a 100,000-message backlog's.
-    if (i % 100 === 0) {
-      while (broker.subscriptionStats('archive').pendingMessages > PENDING) await sleep(1);
-    }
-    await producer.publish({
-      data: payload(i),
-      attributes: { device: `dev-${String(i % KEYS).padStart(5, '0')}` },
-    });
-  }
-  while (acked() < FLOOD) await sleep(50);
-  clearInterval(progress);
-  send({ type: 'done', acked: acked(), stats: stats() });
-  await producer.stop();
-  await stop();
-  await broker.close();
-}
 
 // ---- the sampling parent ----------------------------------------------------------------
 
@@ -186,7 +58,8 @@ async function runChild(
   variant: Variant,
   cgroup?: MemoryCgroup,
 ): Promise<Run> {
-  const script = process.argv[1] ?? '';
+  // memory.child.ts, compiled beside this file by scripts/bench.mjs.
+  const script = (process.argv[1] ?? '').replace(/\.bench\.mjs$/, '.child.mjs');
   const spawn = (): ChildProcess =>
     fork(script, ['child', mode, gcsUrl, variant.bucket, variant.window], {
       execArgv: variant.nodeArgs,
@@ -403,10 +276,5 @@ async function countObjects(bucket: Bucket): Promise<number> {
 
 // The client prefers STORAGE_EMULATOR_HOST to apiEndpoint: the private server is meant.
 delete process.env['STORAGE_EMULATOR_HOST'];
-if (process.argv[2] === 'child') {
-  const [mode, gcsUrl, bucket, window] = process.argv.slice(3);
-  await child(mode as Mode, gcsUrl ?? '', bucket ?? '', window ?? '');
-} else {
-  await parent();
-}
+await parent();
 process.exit(0);
